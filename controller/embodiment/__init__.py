@@ -1,0 +1,1 @@
+"""Embodiment tables: data modules describing the G1 body and the Dex3-1 hands."""
