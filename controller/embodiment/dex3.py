@@ -38,7 +38,9 @@ class HandJointSpec:
     tau_max: float
 
 
-def _hand(side: str, fingers: tuple[str, str], limits: list[tuple[float, float]]) -> tuple[HandJointSpec, ...]:
+def _hand(
+    side: str, fingers: tuple[str, str], limits: list[tuple[float, float]]
+) -> tuple[HandJointSpec, ...]:
     names = [
         "thumb_0", "thumb_1", "thumb_2",
         f"{fingers[0]}_0", f"{fingers[0]}_1", f"{fingers[1]}_0", f"{fingers[1]}_1",
@@ -46,7 +48,7 @@ def _hand(side: str, fingers: tuple[str, str], limits: list[tuple[float, float]]
     axes = [Axis.Y, Axis.Z, Axis.Z, Axis.Z, Axis.Z, Axis.Z, Axis.Z]
     return tuple(
         HandJointSpec(slot, f"{side}_hand_{n}_joint", axis, lo, hi, 2.45 if slot == 0 else 1.4)
-        for slot, (n, axis, (lo, hi)) in enumerate(zip(names, axes, limits))
+        for slot, (n, axis, (lo, hi)) in enumerate(zip(names, axes, limits, strict=True))
     )
 
 

@@ -71,24 +71,38 @@ _ZETA = 2.0  # ... and damping ratio 2, applied to the reflected rotor inertia.
 def _leg(side: str, sign: float) -> list[JointSpec]:
     hip_roll = (-0.5236, 2.9671) if sign > 0 else (-2.9671, 0.5236)
     return [
-        JointSpec(f"{side}_hip_pitch_joint", Axis.Y, -2.5307, 2.8798, 88.0, MotorType.M7520_22, -0.312),
+        JointSpec(
+            f"{side}_hip_pitch_joint", Axis.Y, -2.5307, 2.8798, 88.0, MotorType.M7520_22, -0.312
+        ),
         JointSpec(f"{side}_hip_roll_joint", Axis.X, *hip_roll, 139.0, MotorType.M7520_22, 0.0),
         JointSpec(f"{side}_hip_yaw_joint", Axis.Z, -2.7576, 2.7576, 88.0, MotorType.M7520_14, 0.0),
-        JointSpec(f"{side}_knee_joint", Axis.Y, -0.087267, 2.8798, 139.0, MotorType.M7520_22, 0.669),
-        JointSpec(f"{side}_ankle_pitch_joint", Axis.Y, -0.87267, 0.5236, 50.0, MotorType.DUAL_5020, -0.363),
-        JointSpec(f"{side}_ankle_roll_joint", Axis.X, -0.2618, 0.2618, 50.0, MotorType.DUAL_5020, 0.0),
+        JointSpec(
+            f"{side}_knee_joint", Axis.Y, -0.087267, 2.8798, 139.0, MotorType.M7520_22, 0.669
+        ),
+        JointSpec(
+            f"{side}_ankle_pitch_joint", Axis.Y, -0.87267, 0.5236, 50.0, MotorType.DUAL_5020, -0.363
+        ),
+        JointSpec(
+            f"{side}_ankle_roll_joint", Axis.X, -0.2618, 0.2618, 50.0, MotorType.DUAL_5020, 0.0
+        ),
     ]
 
 
 def _arm(side: str, sign: float) -> list[JointSpec]:
     roll = (-1.5882, 2.2515) if sign > 0 else (-2.2515, 1.5882)
     return [
-        JointSpec(f"{side}_shoulder_pitch_joint", Axis.Y, -3.0892, 2.6704, 25.0, MotorType.M5020, 0.2),
+        JointSpec(
+            f"{side}_shoulder_pitch_joint", Axis.Y, -3.0892, 2.6704, 25.0, MotorType.M5020, 0.2
+        ),
         JointSpec(f"{side}_shoulder_roll_joint", Axis.X, *roll, 25.0, MotorType.M5020, 0.2 * sign),
         JointSpec(f"{side}_shoulder_yaw_joint", Axis.Z, -2.618, 2.618, 25.0, MotorType.M5020, 0.0),
         JointSpec(f"{side}_elbow_joint", Axis.Y, -1.0472, 2.0944, 25.0, MotorType.M5020, 0.6),
-        JointSpec(f"{side}_wrist_roll_joint", Axis.X, -1.97222, 1.97222, 25.0, MotorType.M5020, 0.0),
-        JointSpec(f"{side}_wrist_pitch_joint", Axis.Y, -1.61443, 1.61443, 5.0, MotorType.M4010, 0.0),
+        JointSpec(
+            f"{side}_wrist_roll_joint", Axis.X, -1.97222, 1.97222, 25.0, MotorType.M5020, 0.0
+        ),
+        JointSpec(
+            f"{side}_wrist_pitch_joint", Axis.Y, -1.61443, 1.61443, 5.0, MotorType.M4010, 0.0
+        ),
         JointSpec(f"{side}_wrist_yaw_joint", Axis.Z, -1.61443, 1.61443, 5.0, MotorType.M4010, 0.0),
     ]
 
@@ -146,7 +160,7 @@ KD = _frozen(2.0 * _ZETA * _ARMATURE * _W)
 # effort (139 N·m for hip pitch, although its MJCF clip is 88): 0.25 · effort / kp.
 _SCALE_KP = np.array(
     [MotorType.M5020.armature * _W**2 if j.motor is MotorType.DUAL_5020 else k
-     for j, k in zip(BODY_JOINTS, KP)]
+     for j, k in zip(BODY_JOINTS, KP, strict=True)]
 )  # fmt: skip
 _SCALE_EFFORT = np.array(
     [MotorType.M5020.effort if j.motor is MotorType.DUAL_5020 else j.motor.effort

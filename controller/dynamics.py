@@ -1,0 +1,140 @@
+"""Rigid-body dynamics of the G1 for feed-forward torques, computed with MuJoCo as a library.
+
+SONIC's gains are soft (shoulder kp ≈ 14 N·m/rad): pure PD sags by tenths of a radian under
+gravity. Real joint-space controllers add a model-based feed-forward torque; this module computes
+it from the robot's *model* (never from simulator state), so it works unchanged on hardware:
+
+- ``GravityModel.torque``: gravity torques at a pose, pelvis held (zero base acceleration). For
+  the waist and arms this is right whether the robot stands or hangs; for the legs it is right
+  only when the pelvis is supported (gantry), which is why the joint mask is configurable.
+- ``inverse_dynamics_track``: torques that realise a whole joint trajectory (M q̈ + bias),
+  computed once per track, off the control path.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import mujoco
+import numpy as np
+import numpy.typing as npt
+
+from controller.embodiment import dex3, g1
+from controller.robot.base import F64
+from controller.robot.model_source import ModelSource
+
+_UPPER_BODY_FIRST = g1.joint_index("waist_yaw")
+
+
+class FeedforwardJoints(enum.Enum):
+    """Which body joints receive model-based feed-forward torque."""
+
+    NONE = "none"
+    UPPER_BODY = "upper_body"
+    """Waist and arms: correct standing or hanging."""
+    ALL = "all"
+    """Also the legs: correct only with the pelvis supported (gantry)."""
+
+    def mask(self) -> npt.NDArray[np.float64]:
+        mask = np.zeros(g1.NUM_BODY_JOINTS)
+        if self is FeedforwardJoints.ALL:
+            mask[:] = 1.0
+        elif self is FeedforwardJoints.UPPER_BODY:
+            mask[_UPPER_BODY_FIRST:] = 1.0
+        return mask
+
+
+def load_robot_model(source: ModelSource, *, hand_armature: float = 0.001) -> mujoco.MjModel:
+    """The robot's dynamics model: the MJCF (or built-in model) with motor armatures applied."""
+    from controller.robot.mujoco_backend import load_spec
+
+    model = load_spec(source).compile()
+    apply_motor_armature(model, hand_armature=hand_armature, joint_damping=0.0)
+    # Free-space dynamics: no contacts or equality constraints in feed-forward terms.
+    model.opt.disableflags |= int(mujoco.mjtDisableBit.mjDSBL_CONSTRAINT)
+    return model
+
+
+def body_joint_addresses(
+    model: mujoco.MjModel,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """qpos and dof addresses of the 29 body joints, hardware order."""
+    ids = np.array(
+        [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, n) for n in g1.BODY_JOINT_NAMES]
+    )
+    if np.any(ids < 0):
+        missing = [n for n, i in zip(g1.BODY_JOINT_NAMES, ids, strict=True) if i < 0]
+        raise ValueError(f"robot model lacks body joints {missing}")
+    return model.jnt_qposadr[ids].astype(np.intp), model.jnt_dofadr[ids].astype(np.intp)
+
+
+def apply_motor_armature(
+    model: mujoco.MjModel, *, hand_armature: float, joint_damping: float
+) -> None:
+    """Each body joint gets its motor's reflected rotor inertia; the finger joints a small one."""
+    _, body_dof = body_joint_addresses(model)
+    model.dof_armature[body_dof] = [j.motor.armature for j in g1.BODY_JOINTS]
+    model.dof_damping[body_dof] = joint_damping
+    for name in dex3.HAND_JOINT_NAMES:
+        jid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, name)
+        if jid >= 0:
+            model.dof_armature[model.jnt_dofadr[jid]] = hand_armature
+            model.dof_damping[model.jnt_dofadr[jid]] = joint_damping
+
+
+class GravityModel:
+    """Gravity torques at a pose, evaluated in place (no allocation) for the control tick."""
+
+    def __init__(self, model: mujoco.MjModel, joints: FeedforwardJoints) -> None:
+        self._model = model
+        self._data = mujoco.MjData(model)
+        self._qpos_adr, self._dof_adr = body_joint_addresses(model)
+        self._mask = joints.mask()
+        self._bias = np.zeros(model.nv)
+        self.is_enabled = joints is not FeedforwardJoints.NONE
+
+    def torque(self, q_hw: F64, pelvis_quat_wxyz: F64, out: F64) -> None:
+        """Write gravity torques (N·m, hardware order, masked) for pose ``q_hw`` into ``out``."""
+        if not self.is_enabled:
+            out.fill(0.0)
+            return
+        m, d = self._model, self._data
+        d.qpos[self._qpos_adr] = q_hw
+        d.qpos[3:7] = pelvis_quat_wxyz
+        mujoco.mj_kinematics(m, d)
+        mujoco.mj_comPos(m, d)
+        mujoco.mj_rne(m, d, 0, self._bias)
+        np.take(self._bias, self._dof_adr, out=out)
+        np.multiply(out, self._mask, out=out)
+
+
+def inverse_dynamics_track(
+    model: mujoco.MjModel, q_hw: F64, dt_s: float, joints: FeedforwardJoints
+) -> tuple[F64, F64]:
+    """Velocities and feed-forward torques that realise a joint trajectory, pelvis upright, fixed.
+
+    Args:
+        model: the robot's dynamics model (``load_robot_model``).
+        q_hw: (T, 29) joint positions at ``dt_s`` spacing, hardware order.
+        dt_s: frame spacing (0.02 s for a 50 Hz track).
+        joints: which joints get torque; the others get zero.
+
+    Returns:
+        ``(dq, tau)``, each (T, 29): central-difference velocities and M q̈ + bias torques.
+    """
+    qpos_adr, dof_adr = body_joint_addresses(model)
+    dq = np.gradient(q_hw, dt_s, axis=0) if q_hw.shape[0] > 1 else np.zeros_like(q_hw)
+    ddq = np.gradient(dq, dt_s, axis=0) if q_hw.shape[0] > 1 else np.zeros_like(q_hw)
+    tau = np.zeros_like(q_hw)
+    data = mujoco.MjData(model)
+    mask = joints.mask()
+    for t in range(q_hw.shape[0]):
+        data.qpos[:] = model.qpos0
+        data.qpos[qpos_adr] = q_hw[t]
+        data.qvel[:] = 0.0
+        data.qvel[dof_adr] = dq[t]
+        data.qacc[:] = 0.0
+        data.qacc[dof_adr] = ddq[t]
+        mujoco.mj_inverse(model, data)
+        tau[t] = data.qfrc_inverse[dof_adr] * mask
+    return dq, tau
