@@ -81,9 +81,10 @@ class LockstepWaiter:
 
     def wait_until(self, deadline_ns: int) -> None:
         dt_ns = deadline_ns - self._clock.now_ns()
+        # Time moves first, so the state the physics step publishes is stamped at the deadline.
+        self._clock.advance_to(deadline_ns)
         if dt_ns > 0:
             self._advance(dt_ns)
-        self._clock.advance_to(deadline_ns)
 
 
 class _Advance(Protocol):

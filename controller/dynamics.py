@@ -4,11 +4,14 @@ SONIC's gains are soft (shoulder kp ≈ 14 N·m/rad): pure PD sags by tenths of 
 gravity. Real joint-space controllers add a model-based feed-forward torque; this module computes
 it from the robot's *model* (never from simulator state), so it works unchanged on hardware:
 
-- ``GravityModel.torque``: gravity torques at a pose, pelvis held (zero base acceleration). For
-  the waist and arms this is right whether the robot stands or hangs; for the legs it is right
-  only when the pelvis is supported (gantry), which is why the joint mask is configurable.
-- ``inverse_dynamics_track``: torques that realise a whole joint trajectory (M q̈ + bias),
-  computed once per track, off the control path.
+- ``GravityModel.torque``: gravity torques at the *measured* pose, pelvis held (zero base
+  acceleration). Evaluated every tick: compensating gravity where the robot is, not where it
+  should be, matters for the waist, whose torso is an inverted pendulum stiffer than SONIC's
+  28.5 N·m/rad once the arms are raised (m·g·l ≈ 37 N·m/rad); with gravity taken at the target
+  pose the torso falls to its joint limit. For the waist and arms this is right whether the
+  robot stands or hangs; for the legs only with the pelvis supported (gantry), hence the mask.
+- ``inverse_dynamics_track``: the inertial part of the torques that realise a trajectory
+  (M q̈ + Coriolis, gravity excluded), computed once per track, off the control path.
 """
 
 from __future__ import annotations
@@ -91,10 +94,14 @@ class GravityModel:
         self._qpos_adr, self._dof_adr = body_joint_addresses(model)
         self._mask = joints.mask()
         self._bias = np.zeros(model.nv)
+        self._scratch = np.zeros(g1.NUM_BODY_JOINTS)
         self.is_enabled = joints is not FeedforwardJoints.NONE
 
     def torque(self, q_hw: F64, pelvis_quat_wxyz: F64, out: F64) -> None:
-        """Write gravity torques (N·m, hardware order, masked) for pose ``q_hw`` into ``out``."""
+        """Write gravity torques (N·m, hardware order, masked) for pose ``q_hw`` into ``out``.
+
+        ``out`` is overwritten; use ``add_torque`` to add onto an existing feed-forward.
+        """
         if not self.is_enabled:
             out.fill(0.0)
             return
@@ -107,11 +114,16 @@ class GravityModel:
         np.take(self._bias, self._dof_adr, out=out)
         np.multiply(out, self._mask, out=out)
 
+    def add_torque(self, q_hw: F64, pelvis_quat_wxyz: F64, out: F64) -> None:
+        """Add gravity torques for pose ``q_hw`` onto ``out`` (in place)."""
+        self.torque(q_hw, pelvis_quat_wxyz, self._scratch)
+        np.add(out, self._scratch, out=out)
+
 
 def inverse_dynamics_track(
     model: mujoco.MjModel, q_hw: F64, dt_s: float, joints: FeedforwardJoints
 ) -> tuple[F64, F64]:
-    """Velocities and feed-forward torques that realise a joint trajectory, pelvis upright, fixed.
+    """Velocities and inertial feed-forward torques for a joint trajectory, pelvis upright, fixed.
 
     Args:
         model: the robot's dynamics model (``load_robot_model``).
@@ -120,13 +132,15 @@ def inverse_dynamics_track(
         joints: which joints get torque; the others get zero.
 
     Returns:
-        ``(dq, tau)``, each (T, 29): central-difference velocities and M q̈ + bias torques.
+        ``(dq, tau)``, each (T, 29): central-difference velocities, and M q̈ + Coriolis torques
+        (inverse dynamics minus gravity; the controller adds gravity at the measured pose).
     """
     qpos_adr, dof_adr = body_joint_addresses(model)
     dq = np.gradient(q_hw, dt_s, axis=0) if q_hw.shape[0] > 1 else np.zeros_like(q_hw)
     ddq = np.gradient(dq, dt_s, axis=0) if q_hw.shape[0] > 1 else np.zeros_like(q_hw)
     tau = np.zeros_like(q_hw)
     data = mujoco.MjData(model)
+    gravity = np.zeros(model.nv)
     mask = joints.mask()
     for t in range(q_hw.shape[0]):
         data.qpos[:] = model.qpos0
@@ -136,5 +150,8 @@ def inverse_dynamics_track(
         data.qacc[:] = 0.0
         data.qacc[dof_adr] = ddq[t]
         mujoco.mj_inverse(model, data)
-        tau[t] = data.qfrc_inverse[dof_adr] * mask
+        data.qvel[:] = 0.0
+        mujoco.mj_comVel(model, data)
+        mujoco.mj_rne(model, data, 0, gravity)
+        tau[t] = (data.qfrc_inverse[dof_adr] - gravity[dof_adr]) * mask
     return dq, tau

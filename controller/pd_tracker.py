@@ -3,7 +3,8 @@
 It stands in for the SONIC policy where no weights are configured. It cannot balance, so it is
 meant for a robot whose pelvis is held (the simulator's gantry). Besides the position target it
 sends the reference velocity and a model-based feed-forward torque (inverse dynamics of the
-reference), both precomputed per track in ``prepare`` so that ``step`` only copies rows.
+reference, precomputed per track in ``prepare``) plus gravity compensation at the measured pose
+(one rigid-body pass per tick; see ``controller.dynamics`` for why not at the reference pose).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from controller.dynamics import FeedforwardJoints, inverse_dynamics_track
+from controller.dynamics import FeedforwardJoints, GravityModel, inverse_dynamics_track
 from controller.embodiment import g1
 from controller.robot.base import F64, RobotCommand, RobotState
 from controller.tracking import ControllerKind
@@ -35,6 +36,7 @@ class PdTracker:
     def __init__(self, model: mujoco.MjModel | None, config: PdTrackerConfig) -> None:
         self._model = model
         self._config = config
+        self._gravity = GravityModel(model, config.feedforward) if model is not None else None
         self._prepared: tuple[ReferenceTrack, F64, F64] | None = None
         self._active: tuple[ReferenceTrack, F64, F64] | None = None
 
@@ -65,5 +67,7 @@ class PdTracker:
         np.copyto(out.q, track.q_hw[i])
         np.copyto(out.dq, dq[i])
         np.copyto(out.tau, tau[i])
+        if self._gravity is not None:
+            self._gravity.add_torque(state.q, state.imu_quat_wxyz, out.tau)
         np.copyto(out.kp, g1.KP)
         np.copyto(out.kd, g1.KD)

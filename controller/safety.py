@@ -413,9 +413,9 @@ class Supervisor:
             out.hand_tau.fill(0.0)
         self._clamp_targets(out)
         if mode is not Mode.TRACK and self._gravity is not None:
-            # The supervisor's own poses (ramp, hold) get gravity feed-forward; in TRACK the
-            # controller decides its torques.
-            self._gravity.torque(out.q, state.imu_quat_wxyz, out.tau)
+            # The supervisor's own poses (ramp, hold) get gravity compensation at the measured
+            # pose (see controller.dynamics); in TRACK the controller decides its torques.
+            self._gravity.torque(state.q, state.imu_quat_wxyz, out.tau)
 
     def after_write(self) -> None:
         """Persist an e-stop latched this tick, once its damping command is out (the only I/O)."""

@@ -1,0 +1,145 @@
+"""The one place that reads configuration: a TOML file, ``EXOACTOR_*`` environment overrides,
+command-line overrides; validated into the controller's own frozen config dataclasses.
+
+Any error (syntax, unknown key, wrong type, value out of range) becomes a ``ConfigError`` whose
+message is one line naming the key, so ``exoactor-edge`` can stop before anything moves.
+Priority: command-line overrides > environment > file > defaults.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from controller.dynamics import FeedforwardJoints
+from controller.loop import LoopConfig
+from controller.pd_tracker import PdTrackerConfig
+from controller.realtime import RealtimeConfig
+from controller.robot.mujoco_backend import SimConfig
+from controller.safety import SupervisorConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 on JetPack 6
+    import tomli as tomllib
+
+DEFAULT_CONFIG_PATH = Path("/etc/exoactor/edge.toml")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, described in one line that names the key or path."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(f"{key}: {message}" if key else message)
+
+
+class RobotSettings(BaseModel):
+    """Which robot model to simulate (the DDS backend arrives with the robot issue)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    mjcf_path: Path | None = None
+    """An MJCF to simulate; must exist when set. Unset: Unitree's official model beside the
+    checkout when present, else the built-in one."""
+    use_official_model: bool = True
+
+
+class SafetySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    estop_latch_path: Path = Path("/var/lib/exoactor-edge/estop.json")
+    supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig)
+    gravity_feedforward: FeedforwardJoints = FeedforwardJoints.ALL
+
+
+class EdgeConfig(BaseSettings):
+    """The whole configuration. Sections map to the controller's config dataclasses."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EXOACTOR_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+    robot: RobotSettings = Field(default_factory=RobotSettings)
+    sim: SimConfig = Field(default_factory=SimConfig)
+    safety: SafetySettings = Field(default_factory=SafetySettings)
+    loop: LoopConfig = Field(default_factory=LoopConfig)
+    realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
+    pd_tracker: PdTrackerConfig = Field(default_factory=PdTrackerConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _FileSource(settings_cls))
+
+
+@dataclass
+class _FileData:
+    values: dict[str, Any]
+
+
+_file_data = _FileData({})
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The TOML file's content, the lowest-priority source (set by ``load_config``)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return _file_data.values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_file_data.values)
+
+
+def load_config(
+    path: Path | None, overrides: dict[str, Any] | None = None, *, required: bool = False
+) -> EdgeConfig:
+    """Read, merge and validate the configuration.
+
+    Args:
+        path: a TOML file, or None for defaults + environment.
+        overrides: command-line values (nested dicts by section), highest priority.
+        required: when True a missing file is an error; else it is skipped.
+    """
+    file_values: dict[str, Any] = {}
+    if path is not None:
+        if path.is_file():
+            try:
+                file_values = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+            except OSError as exc:
+                raise ConfigError(str(path), f"cannot read: {exc.strerror}") from None
+        elif required:
+            raise ConfigError(str(path), "configuration file not found")
+    _file_data.values = file_values
+    try:
+        return EdgeConfig(**(overrides or {}))
+    except ValidationError as exc:
+        raise ConfigError(*_describe(exc)) from None
+    finally:
+        _file_data.values = {}
+
+
+def _describe(exc: ValidationError) -> tuple[str, str]:
+    """(key, message) for the first error, plus a count of the others, on one line."""
+    errors = exc.errors()
+    first = errors[0]
+    key = ".".join(str(part) for part in first["loc"])
+    if first["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+        message = "unknown key"
+    else:
+        message = first["msg"]
+        if "input" in first and not isinstance(first["input"], dict):
+            message += f" (got {first['input']!r})"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more error(s))"
+    return key, message
