@@ -5,7 +5,8 @@ steps the mode machine and writes the command that reaches the motors:
 
     PASSIVE --enable--> RAMP --(ramp done)--> HOLD --start track--> TRACK --(done/stop)--> HOLD
     any powered mode --fault--> DAMP            any mode --e-stop--> ESTOP (latched, persisted)
-    HOLD after a soft fault (policy over budget, reference stale, heartbeat lost) --timeout--> DAMP
+    soft fault (policy over budget, reference stale, heartbeat lost) --> HOLD --fault_hold_s--> DAMP
+    (a returning heartbeat cancels its countdown; the others always end in DAMP)
     DAMP --enable--> RAMP                       ESTOP --reset--> DAMP
 
 Damping (kp = 0, kd > 0) is *held*: the DAMP/ESTOP command is re-sent every tick, never once.
@@ -101,7 +102,7 @@ class SupervisorConfig:
     max_hand_step_rad: float = 0.25
     """Largest change of a Dex3 target between two ticks (SONIC's MAX_DELTA_Q)."""
     fault_hold_s: float = 2.0
-    """How long HOLD is kept after a soft fault before damping, unless the fault clears."""
+    """How long HOLD is kept after a soft fault before damping."""
     compute_budget_s: float = 0.012
     over_budget_ticks: int = 5
     """Consecutive ticks over the compute budget that count as a soft fault."""
@@ -469,13 +470,16 @@ class Supervisor:
         ):
             cause = Cause.REFERENCE_STALE
         if cause is None:
-            self._fault_deadline_ns = 0  # cleared in time (or never raised): keep holding
+            # Only a returning heartbeat cancels the countdown: a policy or stream fault cannot
+            # "clear" while holding (the policy no longer runs), so those always end in DAMP.
+            if self._fault_deadline_ns and self._fault_cause is Cause.HEARTBEAT_LOST:
+                self._fault_deadline_ns = 0
             return
         if not self._fault_deadline_ns:
+            # Recorded even when already holding: it starts the countdown to DAMP.
+            self._enter_hold(cause)
             self._fault_cause = cause
             self._fault_deadline_ns = now_ns + int(cfg.fault_hold_s * 1e9)
-            if self._mode is not Mode.HOLD:
-                self._enter_hold(cause)
 
     def _enter_hold(self, cause: Cause) -> None:
         np.copyto(self._hold_q, self._prev_q if self._has_prev_target else g1.Q_DEFAULT)

@@ -1,0 +1,155 @@
+"""The control loop: deadlines, tick order, e-stop between ticks, and an allocation-free tick.
+
+Real: the loop, supervisor, timing ring and PD tracker. Faked: the robot (``FakeBackend``) and
+time (``FakeClock``, moved by a waiter that simulates work and sleeping).
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from controller.embodiment import g1
+from controller.estop_latch import EstopLatch
+from controller.loop import ControlLoop, LoopConfig
+from controller.pd_tracker import PdTracker, PdTrackerConfig
+from controller.dynamics import FeedforwardJoints
+from controller.safety import Cause, Mode, Supervisor, SupervisorConfig
+from controller.timing import summarize
+from estimators.track import ReferenceTrack
+
+from .conftest import PERIOD_NS, FakeBackend, FakeClock
+
+
+class JumpWaiter:
+    """A perfect sleep that keeps nothing (for the allocation test)."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+
+    def wait_until(self, deadline_ns: int) -> None:
+        self.clock.t = max(self.clock.t, deadline_ns)
+
+
+class RecordingWaiter:
+    """Jumps the fake clock to each deadline (a perfect sleep) and records the deadlines."""
+
+    def __init__(self, clock: FakeClock, work_ns: int = 0) -> None:
+        self.clock = clock
+        self.work_ns = work_ns
+        self.deadlines: list[int] = []
+
+    def wait_until(self, deadline_ns: int) -> None:
+        self.deadlines.append(deadline_ns)
+        self.clock.t = max(self.clock.t + self.work_ns, deadline_ns)
+
+
+def make_track(n: int = 100) -> ReferenceTrack:
+    q = np.tile(g1.Q_DEFAULT, (n, 1))
+    q[:, g1.joint_index("left_elbow")] += np.linspace(0.0, 0.3, n)
+    return ReferenceTrack(
+        q_hw=q,
+        hand_q=np.zeros((n, 2, 7)),
+        hand_state=np.zeros((n, 2), dtype=np.int8),
+        smpl_joints_local=np.zeros((n, 24, 3)),
+        root_quat_wxyz=np.tile([1.0, 0.0, 0.0, 0.0], (n, 1)),
+    )
+
+
+def make_loop(
+    clock: FakeClock, backend: FakeBackend, waiter: RecordingWaiter | JumpWaiter
+) -> ControlLoop:
+    supervisor = Supervisor(SupervisorConfig(ramp_time_s=0.2), EstopLatch(None))
+    tracker = PdTracker(None, PdTrackerConfig(feedforward=FeedforwardJoints.NONE))
+    return ControlLoop(
+        backend=backend,
+        supervisor=supervisor,
+        controller=tracker,
+        clock=clock,
+        waiter=waiter,
+        config=LoopConfig(),
+    )
+
+
+def test_deadlines_are_absolute_even_when_work_takes_time(
+    clock: FakeClock, backend: FakeBackend
+) -> None:
+    """Work of 7 ms per tick must not stretch the period (sleep-after-work would give 27 ms)."""
+    waiter = RecordingWaiter(clock, work_ns=7_000_000)
+    loop = make_loop(clock, backend, waiter)
+    start = clock.t
+    loop.run(max_ticks=50)
+    assert waiter.deadlines == [start + (k + 1) * PERIOD_NS for k in range(50)]
+    summary = summarize(loop.timing.rows(), PERIOD_NS)
+    assert summary.drift_ms == pytest.approx(0.0)
+    assert summary.period_mean_ms == pytest.approx(20.0)
+
+
+def test_a_tick_more_than_a_period_late_skips_missed_deadlines(
+    clock: FakeClock, backend: FakeBackend
+) -> None:
+    waiter = RecordingWaiter(clock, work_ns=55_000_000)  # each tick overruns by almost 2 periods
+    loop = make_loop(clock, backend, waiter)
+    loop.run(max_ticks=5)
+    assert loop.skipped_deadlines > 0
+    assert all(b - a >= PERIOD_NS for a, b in zip(waiter.deadlines, waiter.deadlines[1:]))
+    assert summarize(loop.timing.rows(), PERIOD_NS).misses >= 4
+
+
+def test_track_plays_one_frame_per_tick_then_holds(clock: FakeClock, backend: FakeBackend) -> None:
+    loop = make_loop(clock, backend, RecordingWaiter(clock))
+    track = make_track(30)
+    loop.load_track(track)
+    loop.supervisor.request_enable(clock.t)
+    loop.run(max_ticks=15)
+    assert loop.start_track()
+    backend.written.clear()
+    loop.run(max_ticks=30)
+    elbow = g1.joint_index("left_elbow")
+    sent = [c.q[elbow] for c in backend.written]
+    np.testing.assert_allclose(sent, track.q_hw[:, elbow])
+    loop.run(max_ticks=2)
+    assert loop.supervisor.mode is Mode.HOLD
+    assert loop.supervisor.log.since(0)[-1].cause is Cause.TRACK_COMPLETE
+
+
+def test_estop_now_writes_damping_immediately(clock: FakeClock, backend: FakeBackend) -> None:
+    loop = make_loop(clock, backend, RecordingWaiter(clock))
+    loop.supervisor.request_enable(clock.t)
+    loop.run(max_ticks=5)
+    count = len(backend.written)
+    loop.estop_now()
+    assert len(backend.written) == count + 1, "damping must go out without waiting for a tick"
+    assert np.all(backend.written[-1].kp == 0.0) and np.all(backend.written[-1].kd > 0.0)
+    assert loop.supervisor.mode is Mode.ESTOP
+
+
+def test_tick_allocates_nothing_after_warm_up(clock: FakeClock, backend: FakeBackend) -> None:
+    """1,000 ticks in TRACK on a fake backend leave no new memory blocks behind."""
+    backend.keep_commands = False
+    loop = make_loop(clock, backend, JumpWaiter(clock))
+    loop.load_track(make_track(2000))  # long enough to stay in TRACK for all 1,300 ticks
+    loop.supervisor.request_enable(clock.t)
+    loop.run(max_ticks=20)
+    assert loop.start_track()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        # Warm-up under tracing: numpy refills its small-buffer cache once tracing starts
+        # (a one-off, the same after 300 or 3,000 ticks); only growth after it counts.
+        loop.run(max_ticks=300)
+        before = tracemalloc.take_snapshot()
+        loop.run(max_ticks=1000)
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    assert loop.supervisor.mode is Mode.TRACK
+    grown = [
+        stat
+        for stat in after.compare_to(before, "lineno")
+        if stat.size_diff > 0 and "tracemalloc" not in str(stat.traceback)
+    ]
+    assert sum(stat.count_diff for stat in grown if stat.count_diff > 0) == 0, grown[:5]

@@ -1,0 +1,100 @@
+"""Configuration loading and the command line's answer to bad configuration.
+
+Real: TOML parsing, pydantic validation, the ``exoactor-edge`` entry point (called in-process),
+model resolution against the file system (tmp_path). Nothing is faked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from controller.robot.model_source import ModelKind, ModelNotFoundError, resolve_model
+from controller.robot.mujoco_backend import SimMode
+from daemon.cli import main
+from daemon.config import ConfigError, load_config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "edge.toml"
+    path.write_text(text)
+    return path
+
+
+def test_values_from_file_environment_and_overrides_in_priority_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, '[sim]\nmode = "realtime"\n[safety.supervisor]\nramp_time_s = 2.5\n')
+    assert load_config(path).safety.supervisor.ramp_time_s == 2.5
+    monkeypatch.setenv("EXOACTOR_SAFETY__SUPERVISOR__RAMP_TIME_S", "4.0")
+    config = load_config(path)
+    assert config.safety.supervisor.ramp_time_s == 4.0
+    assert config.sim.mode is SimMode.REALTIME
+    overridden = load_config(path, {"sim": {"mode": "lockstep"}})
+    assert overridden.sim.mode is SimMode.LOCKSTEP
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        ("[sim]\nbogus = 1\n", "sim.bogus", "unknown key"),
+        ("[nonsense]\nx = 1\n", "nonsense", "unknown key"),
+        ('[safety.supervisor]\nramp_time_s = "abc"\n', "safety.supervisor.ramp_time_s", "valid number"),
+        ("[safety.supervisor]\nramp_time_s = -1\n", "safety.supervisor", "ramp_time_s must be"),
+        ('[sim]\nmode = "fast"\n', "sim.mode", "lockstep"),
+        ("[sim\n", "edge.toml", "not valid TOML"),
+    ],
+)  # fmt: skip
+def test_bad_configuration_names_the_key(tmp_path: Path, text: str, key: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    text_of_error = str(info.value)
+    assert key in text_of_error and message in text_of_error
+    assert "\n" not in text_of_error
+
+
+def test_missing_required_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.toml", required=True)
+
+
+def test_cli_stops_with_one_line_on_an_unknown_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "[safety]\nramp = 3\n")
+    code = main(["demo", "--config", str(path), "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and "safety.ramp" in err
+    assert not (tmp_path / "out" / "report.json").exists(), "nothing may run"
+
+
+def test_cli_names_every_place_looked_for_a_missing_mjcf(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = write(tmp_path, '[robot]\nmjcf_path = "models/g1.xml"\n')
+    code = main(["demo", "--config", str(config), "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0
+    assert "models/g1.xml" in err and str(tmp_path / "models" / "g1.xml") in err
+
+
+def test_configured_model_never_falls_back(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError) as info:
+        resolve_model(tmp_path / "nope.xml")
+    assert info.value.searched == (tmp_path / "nope.xml",)
+
+
+def test_without_configuration_the_builtin_model_is_the_last_resort() -> None:
+    source = resolve_model(None, use_official=False)
+    assert source.kind is ModelKind.BUILTIN and source.path is None
+
+
+def test_config_check_prints_the_effective_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "[safety.supervisor]\nramp_time_s = 2.0\n")
+    assert main(["config", "check", str(path)]) == 0
+    assert '"ramp_time_s": 2.0' in capsys.readouterr().out
