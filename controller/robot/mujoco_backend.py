@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -59,6 +60,10 @@ class SimConfig:
     """Armature for the Dex3 finger joints (kg·m²), for the same reason."""
     joint_damping: float = 0.05
     """Viscous joint damping (N·m·s/rad), as unitree_mujoco's G1 model sets."""
+    physics_fifo_priority: int | None = 70
+    """Real-time mode: SCHED_FIFO priority for the physics thread, below the control loop's,
+    when permitted. It shares the GIL with the control thread: left at normal priority under
+    CPU load it can be preempted while holding the GIL and delay the control thread."""
 
     def __post_init__(self) -> None:
         if not 0.0002 <= self.physics_dt_s <= 0.01:
@@ -223,6 +228,12 @@ class MujocoBackend:
     def _physics_thread(self) -> None:
         """Real-time pacing: one physics step per ``physics_dt`` on absolute deadlines."""
         dt_ns = int(self.model.opt.timestep * 1e9)
+        priority = self.config.physics_fifo_priority
+        if priority is not None:
+            try:
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+            except OSError as exc:
+                log.info("physics thread stays SCHED_OTHER (%s)", exc.strerror)
         next_ns = time.monotonic_ns()
         while not self._stop.is_set():
             self._apply_pending()

@@ -82,7 +82,7 @@ def test_pd_tracker_follows_a_half_hertz_elbow_sine(source: ModelSource, tmp_pat
     errors: list[float] = []
     previous = [-1]
 
-    def observe(l: object) -> None:  # the state of tick k answers the command of tick k-1
+    def observe(_: object) -> None:  # the state of tick k answers the command of tick k-1
         if stack.supervisor.mode is Mode.TRACK:
             if previous[0] >= 0:
                 errors.append(loop.state.q[elbow] - track.q_hw[previous[0], elbow])
@@ -111,7 +111,8 @@ def test_after_estop_joint_speeds_decay_under_damping(tmp_path: Path) -> None:
         loop.run(max_ticks=1)
         speeds.append(np.abs(loop.state.dq).max())
         assert stack.supervisor.mode is Mode.ESTOP
-        assert np.all(loop.command.kp == 0.0) and np.all(loop.command.kd > 0.0)
+        assert np.all(loop.command.kp == 0.0)
+        assert np.all(loop.command.kd > 0.0)
     assert speed_before > 1.0
     assert speeds[-1] < 0.05 * speed_before
     assert max(speeds[-25:]) < 0.2, "the robot is at rest after 3 s of damping"

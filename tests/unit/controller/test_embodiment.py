@@ -91,11 +91,17 @@ def test_isaac_order_is_a_permutation_with_its_computed_inverse() -> None:
 
 @pytest.mark.parametrize(
     ("joint", "kp", "kd", "scale", "default"),
-    [("left_hip_pitch", 99.098, 6.309, 0.35066, -0.312), ("left_hip_yaw", 40.179, 2.558, 0.54755, 0.0),
-     ("left_knee", 99.098, 6.309, 0.35066, 0.669), ("right_ankle_pitch", 28.501, 1.814, 0.43858, -0.363),
-     ("waist_roll", 28.501, 1.814, 0.43858, 0.0), ("right_shoulder_roll", 14.251, 0.907, 0.43858, -0.2),
-     ("left_elbow", 14.251, 0.907, 0.43858, 0.6), ("left_wrist_yaw", 16.778, 1.068, 0.07450, 0.0)],
-)  # fmt: skip
+    [
+        ("left_hip_pitch", 99.098, 6.309, 0.35066, -0.312),
+        ("left_hip_yaw", 40.179, 2.558, 0.54755, 0.0),
+        ("left_knee", 99.098, 6.309, 0.35066, 0.669),
+        ("right_ankle_pitch", 28.501, 1.814, 0.43858, -0.363),
+        ("waist_roll", 28.501, 1.814, 0.43858, 0.0),
+        ("right_shoulder_roll", 14.251, 0.907, 0.43858, -0.2),
+        ("left_elbow", 14.251, 0.907, 0.43858, 0.6),
+        ("left_wrist_yaw", 16.778, 1.068, 0.07450, 0.0),
+    ],
+)
 def test_derived_gains_match_sonics_table(
     joint: str, kp: float, kd: float, scale: float, default: float
 ) -> None:
@@ -107,7 +113,8 @@ def test_derived_gains_match_sonics_table(
 
 
 def test_default_pose_is_inside_limits_and_tables_are_read_only() -> None:
-    assert np.all(g1.Q_DEFAULT > g1.Q_MIN) and np.all(g1.Q_DEFAULT < g1.Q_MAX)
+    assert np.all(g1.Q_DEFAULT > g1.Q_MIN)
+    assert np.all(g1.Q_DEFAULT < g1.Q_MAX)
     with pytest.raises(ValueError, match="read-only"):
         g1.KP[0] = 1.0
 

@@ -12,11 +12,11 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from controller.dynamics import FeedforwardJoints
 from controller.embodiment import g1
 from controller.estop_latch import EstopLatch
 from controller.loop import ControlLoop, LoopConfig
 from controller.pd_tracker import PdTracker, PdTrackerConfig
-from controller.dynamics import FeedforwardJoints
 from controller.safety import Cause, Mode, Supervisor, SupervisorConfig
 from controller.timing import summarize
 from estimators.track import ReferenceTrack
@@ -95,7 +95,9 @@ def test_a_tick_more_than_a_period_late_skips_missed_deadlines(
     loop = make_loop(clock, backend, waiter)
     loop.run(max_ticks=5)
     assert loop.skipped_deadlines > 0
-    assert all(b - a >= PERIOD_NS for a, b in zip(waiter.deadlines, waiter.deadlines[1:]))
+    assert all(
+        b - a >= PERIOD_NS for a, b in zip(waiter.deadlines[:-1], waiter.deadlines[1:], strict=True)
+    )
     assert summarize(loop.timing.rows(), PERIOD_NS).misses >= 4
 
 
@@ -123,7 +125,8 @@ def test_estop_now_writes_damping_immediately(clock: FakeClock, backend: FakeBac
     count = len(backend.written)
     loop.estop_now()
     assert len(backend.written) == count + 1, "damping must go out without waiting for a tick"
-    assert np.all(backend.written[-1].kp == 0.0) and np.all(backend.written[-1].kd > 0.0)
+    assert np.all(backend.written[-1].kp == 0.0)
+    assert np.all(backend.written[-1].kd > 0.0)
     assert loop.supervisor.mode is Mode.ESTOP
 
 

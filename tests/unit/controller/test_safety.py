@@ -107,7 +107,8 @@ def test_track_complete_and_stop_return_to_hold_at_last_target(h: Harness) -> No
     h.tick()
     target = h.command.q.copy()
     h.sup.track_complete()
-    assert h.sup.mode is Mode.HOLD and h.last_cause() is Cause.TRACK_COMPLETE
+    assert h.sup.mode is Mode.HOLD
+    assert h.last_cause() is Cause.TRACK_COMPLETE
     h.tick()
     np.testing.assert_allclose(h.command.q, target)
     assert h.sup.request_track(h.now)
@@ -190,7 +191,8 @@ def test_large_negative_joint_velocity_trips(h: Harness) -> None:
     h.state.dq[joint] = -(h.sup.config.max_joint_speed_rad_s + 1.0)
     assert h.tick() is Mode.DAMP
     last = h.sup.log.since(h.sup.log.count - 1)[-1]
-    assert last.cause is Cause.JOINT_VELOCITY and last.detail == joint
+    assert last.cause is Cause.JOINT_VELOCITY
+    assert last.detail == joint
 
 
 def test_speed_below_limit_does_not_trip(h: Harness) -> None:
@@ -210,7 +212,8 @@ def test_never_received_state_is_stale(h: Harness) -> None:
     h.state.stamp_ns = 0
     h.sup.request_enable(h.now)
     h.tick(fresh=False)
-    assert h.sup.mode is Mode.DAMP and h.last_cause() is Cause.STATE_STALE
+    assert h.sup.mode is Mode.DAMP
+    assert h.last_cause() is Cause.STATE_STALE
 
 
 def test_tilt_beyond_limit_damps(h: Harness) -> None:
@@ -234,7 +237,8 @@ def test_motor_over_temperature_damps(h: Harness) -> None:
     h.state.motor_temp_c[7, 1] = h.sup.config.max_winding_temp_c + 1
     assert h.tick() is Mode.DAMP
     last = h.sup.log.since(h.sup.log.count - 1)[-1]
-    assert last.cause is Cause.OVER_TEMPERATURE and last.detail == 7
+    assert last.cause is Cause.OVER_TEMPERATURE
+    assert last.detail == 7
 
 
 def test_policy_over_budget_holds_then_damps(h: Harness) -> None:
@@ -264,7 +268,8 @@ def test_heartbeat_loss_holds_then_damps() -> None:
     h = _heartbeat_harness()
     assert h.sup.request_track(h.now)
     h.tick(30)  # 0.6 s without a heartbeat
-    assert h.sup.mode is Mode.HOLD and h.last_cause() is Cause.HEARTBEAT_LOST
+    assert h.sup.mode is Mode.HOLD
+    assert h.last_cause() is Cause.HEARTBEAT_LOST
     h.tick(int(h.sup.config.fault_hold_s * 50) + 1)
     assert h.sup.mode is Mode.DAMP
     assert h.last_cause() is Cause.FAULT_HOLD_TIMEOUT
@@ -284,7 +289,8 @@ def test_stale_streamed_reference_holds_then_damps(h: Harness) -> None:
     h.to_hold()
     assert h.sup.request_track(h.now, is_streaming=True)
     h.tick(int(h.sup.config.reference_timeout_s * 50) + 2)
-    assert h.sup.mode is Mode.HOLD and h.last_cause() is Cause.REFERENCE_STALE
+    assert h.sup.mode is Mode.HOLD
+    assert h.last_cause() is Cause.REFERENCE_STALE
     h.tick(int(h.sup.config.fault_hold_s * 50) + 1)
     assert h.sup.mode is Mode.DAMP
 
@@ -344,4 +350,7 @@ def test_state_copy_is_complete() -> None:
     a, b = healthy_state(5), RobotState()
     a.q[0], a.remote_keys = 0.3, 7
     b.copy_from(a)
-    assert b.q[0] == 0.3 and b.remote_keys == 7 and b.stamp_ns == 5 and b.has_imu
+    assert b.q[0] == 0.3
+    assert b.remote_keys == 7
+    assert b.stamp_ns == 5
+    assert b.has_imu

@@ -40,17 +40,22 @@ def test_values_from_file_environment_and_overrides_in_priority_order(
     [
         ("[sim]\nbogus = 1\n", "sim.bogus", "unknown key"),
         ("[nonsense]\nx = 1\n", "nonsense", "unknown key"),
-        ('[safety.supervisor]\nramp_time_s = "abc"\n', "safety.supervisor.ramp_time_s", "valid number"),
+        (
+            '[safety.supervisor]\nramp_time_s = "abc"\n',
+            "safety.supervisor.ramp_time_s",
+            "valid number",
+        ),
         ("[safety.supervisor]\nramp_time_s = -1\n", "safety.supervisor", "ramp_time_s must be"),
         ('[sim]\nmode = "fast"\n', "sim.mode", "lockstep"),
         ("[sim\n", "edge.toml", "not valid TOML"),
     ],
-)  # fmt: skip
+)
 def test_bad_configuration_names_the_key(tmp_path: Path, text: str, key: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, text))
     text_of_error = str(info.value)
-    assert key in text_of_error and message in text_of_error
+    assert key in text_of_error
+    assert message in text_of_error
     assert "\n" not in text_of_error
 
 
@@ -66,7 +71,8 @@ def test_cli_stops_with_one_line_on_an_unknown_key(
     code = main(["demo", "--config", str(path), "--out", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err.strip()
     assert code == 2
-    assert err.count("\n") == 0 and "safety.ramp" in err
+    assert err.count("\n") == 0
+    assert "safety.ramp" in err
     assert not (tmp_path / "out" / "report.json").exists(), "nothing may run"
 
 
@@ -77,8 +83,10 @@ def test_cli_names_every_place_looked_for_a_missing_mjcf(
     config = write(tmp_path, '[robot]\nmjcf_path = "models/g1.xml"\n')
     code = main(["demo", "--config", str(config), "--out", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and err.count("\n") == 0
-    assert "models/g1.xml" in err and str(tmp_path / "models" / "g1.xml") in err
+    assert code == 2
+    assert err.count("\n") == 0
+    assert "models/g1.xml" in err
+    assert str(tmp_path / "models" / "g1.xml") in err
 
 
 def test_configured_model_never_falls_back(tmp_path: Path) -> None:
@@ -89,7 +97,8 @@ def test_configured_model_never_falls_back(tmp_path: Path) -> None:
 
 def test_without_configuration_the_builtin_model_is_the_last_resort() -> None:
     source = resolve_model(None, use_official=False)
-    assert source.kind is ModelKind.BUILTIN and source.path is None
+    assert source.kind is ModelKind.BUILTIN
+    assert source.path is None
 
 
 def test_config_check_prints_the_effective_configuration(

@@ -1,0 +1,36 @@
+"""The benchmark scripts run and print the documented JSON (figures are not asserted here:
+timing thresholds belong to benchmarks, never to tests).
+
+Real: the scripts as subprocesses, MuJoCo physics in real-time mode.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_bench_loop_prints_both_loops_as_json() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_loop.py"), "--seconds", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    keys = {"period_mean_ms", "drift_ms", "lateness_p50_ms", "lateness_p99_ms",
+            "lateness_p999_ms", "lateness_max_ms", "misses", "compute_p50_ms", "compute_p99_ms"}  # fmt: skip
+    assert keys <= set(data["rt"])
+    assert keys <= set(data["naive"])
+    assert data["sched"] in ("fifo", "other")
+    assert data["rt"]["ticks"] == data["naive"]["ticks"] == 50
+    assert data["rt"]["final_mode"] != "DAMP", "the benchmark must measure a healthy loop"
