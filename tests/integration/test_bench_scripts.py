@@ -27,8 +27,17 @@ def test_bench_loop_prints_both_loops_as_json() -> None:
         check=True,
     )
     data = json.loads(result.stdout.strip().splitlines()[-1])
-    keys = {"period_mean_ms", "drift_ms", "lateness_p50_ms", "lateness_p99_ms",
-            "lateness_p999_ms", "lateness_max_ms", "misses", "compute_p50_ms", "compute_p99_ms"}  # fmt: skip
+    keys = {
+        "period_mean_ms",
+        "drift_ms",
+        "lateness_p50_ms",
+        "lateness_p99_ms",
+        "lateness_p999_ms",
+        "lateness_max_ms",
+        "misses",
+        "compute_p50_ms",
+        "compute_p99_ms",
+    }
     assert keys <= set(data["rt"])
     assert keys <= set(data["naive"])
     assert data["sched"] in ("fifo", "other")
