@@ -108,24 +108,34 @@ class ControlLoop:
         self.controller.prepare(track)
         self.track = track
 
-    def start_track(self) -> bool:
-        """HOLD -> TRACK with the loaded track, from its first frame."""
-        if self.track is None:
+    def start_track(self, start_frame: int = 0) -> bool:
+        """HOLD -> TRACK with the loaded track, from ``start_frame`` (a resumed pause)."""
+        if self.track is None or not 0 <= start_frame < self.track.n_frames:
             return False
         if not self.supervisor.request_track(self.clock.now_ns()):
             return False
         self.controller.start(self.track, self.state)
         self.hands.reset(self.state.hand_q)
-        self._next_frame = 0
+        self._next_frame = start_frame
         return True
 
-    def estop_now(self, cause: Cause = Cause.ESTOP_COMMAND) -> None:
-        """E-stop between ticks: damping is written now, not at the next deadline."""
+    @property
+    def next_frame(self) -> int:
+        """The frame the next TRACK tick will play."""
+        return self._next_frame
+
+    def estop_now(self, cause: Cause = Cause.ESTOP_COMMAND) -> int:
+        """E-stop between ticks: damping is written now, not at the next deadline.
+
+        Returns the monotonic time (ns) at which the damping command was handed to the robot.
+        """
         self.supervisor.engage_estop(self.clock.now_ns(), cause)
         self.backend.read_state(self.state)
         self.supervisor.fill_command(self.state, self.proposal, self.command)
         self.backend.write_command(self.command)
+        written_ns = time.monotonic_ns()
         self.supervisor.after_write()
+        return written_ns
 
     def stop(self) -> None:
         """Ask ``run`` to return after the current tick."""

@@ -41,9 +41,15 @@ class PdTracker:
         self._active: tuple[ReferenceTrack, F64, F64] | None = None
 
     def prepare(self, track: ReferenceTrack) -> None:
-        """Precompute velocity and torque feed-forward for ``track`` (off the control path)."""
+        """Precompute velocity and torque feed-forward for ``track`` (off the control path).
+
+        A track that carries ``dq_hw`` and ``tau_ff_hw`` (computed by the daemon) is used as is,
+        so loading it in the control process costs no inverse dynamics between ticks.
+        """
         n = track.n_frames
-        if self._model is not None and self._config.feedforward is not FeedforwardJoints.NONE:
+        if track.dq_hw is not None and track.tau_ff_hw is not None:
+            dq, tau = track.dq_hw, track.tau_ff_hw
+        elif self._model is not None and self._config.feedforward is not FeedforwardJoints.NONE:
             dq, tau = inverse_dynamics_track(
                 self._model, track.q_hw, 1.0 / TRACK_FPS, self._config.feedforward
             )

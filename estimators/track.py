@@ -48,6 +48,11 @@ class ReferenceTrack:
     root_quat_wxyz: F64
     """(T, 4) reference root (pelvis) orientation in the motion's world frame, Z-up."""
     package_id: str = "in-code"
+    dq_hw: F64 | None = None
+    """(T, 29) optional joint velocity feed-forward (rad/s), precomputed off the control path."""
+    tau_ff_hw: F64 | None = None
+    """(T, 29) optional inertial torque feed-forward (N·m) for joint-space tracking, precomputed
+    off the control path (``controller.dynamics.inverse_dynamics_track``)."""
 
     def __post_init__(self) -> None:
         n = self.q_hw.shape[0]
@@ -58,6 +63,10 @@ class ReferenceTrack:
             "smpl_joints_local": (n, NUM_SMPL_JOINTS, 3),
             "root_quat_wxyz": (n, 4),
         }
+        if self.dq_hw is not None:
+            expected["dq_hw"] = (n, 29)
+        if self.tau_ff_hw is not None:
+            expected["tau_ff_hw"] = (n, 29)
         if n < 1:
             raise TrackError("a reference track needs at least one frame")
         for name, shape in expected.items():

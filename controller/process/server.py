@@ -1,0 +1,240 @@
+"""Serves the daemon's commands between ticks: the control process's ``TickWaiter``.
+
+Instead of sleeping until the next deadline, the loop waits here on its IPC sockets. An e-stop
+is acted on the moment it arrives (damping written, then acknowledged); other commands are
+applied between ticks, each answered. After every tick, new supervisor transitions go out at
+once and a status snapshot at 10 Hz. Work here happens between ticks, never inside one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import zmq
+
+from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, STATUS_SOCKET, endpoint
+from controller.ipc.wire import WireError, decode_track, pack, unpack
+from controller.loop import ControlLoop
+from controller.safety import Cause, Mode
+from controller.timing import summarize
+from estimators.track import TrackError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    run_dir: str
+    status_period_s: float = 0.1
+    spin_s: float = 0.0003
+    """Spin (polling without blocking) this long before each deadline for a prompt tick."""
+
+
+class ControlServer:
+    """Owns the control process's sockets and applies what arrives to the loop."""
+
+    def __init__(self, loop: ControlLoop, config: ServerConfig) -> None:
+        self._loop = loop
+        self._config = config
+        self._ctx: zmq.Context[Any] = zmq.Context.instance()
+        self._estop = self._bind(zmq.PULL, ESTOP_SOCKET)
+        self._commands = self._bind(zmq.ROUTER, COMMAND_SOCKET)
+        self._status = self._bind(zmq.PUB, STATUS_SOCKET)
+        self._poller = zmq.Poller()
+        self._poller.register(self._estop, zmq.POLLIN)
+        self._poller.register(self._commands, zmq.POLLIN)
+        self._published_transitions = 0
+        self._next_status_ns = 0
+        self._last_estop_written_ns = 0
+        self._paused_frame = -1
+        self._err = np.zeros(29)
+        self._sq_err_sum = 0.0
+        self._sq_err_count = 0
+        self.is_stopping = False
+
+    def _bind(self, kind: int, name: str) -> zmq.Socket[bytes]:
+        socket: zmq.Socket[bytes] = self._ctx.socket(kind)
+        socket.setsockopt(zmq.LINGER, 0)
+        path = os.path.join(self._config.run_dir, name)
+        if os.path.exists(path):
+            os.unlink(path)  # a socket file left by a crashed predecessor
+        socket.bind(endpoint(self._config.run_dir, name))
+        return socket
+
+    def close(self) -> None:
+        for socket in (self._estop, self._commands, self._status):
+            socket.close(linger=0)
+
+    # ---------------------------------------------------------------- TickWaiter
+    def wait_until(self, deadline_ns: int) -> None:
+        self._after_tick()
+        clock = self._loop.clock
+        spin_ns = int(self._config.spin_s * 1e9)
+        while True:
+            remaining = deadline_ns - clock.now_ns()
+            if remaining <= 0:
+                return
+            sleep_ms = (remaining - spin_ns) // 1_000_000
+            events = dict(self._poller.poll(sleep_ms if sleep_ms > 0 else 0))
+            if events:
+                self._serve(events)
+
+    # ---------------------------------------------------------------- serving
+    def _serve(self, events: dict[Any, int]) -> None:
+        if self._estop in events:
+            self._drain_estops()
+        if self._commands in events:
+            while True:
+                try:
+                    frames = self._commands.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    return
+                self._handle_command(frames)
+                if self._estop.poll(0):  # an e-stop overtakes whatever is still queued
+                    self._drain_estops()
+
+    def _drain_estops(self) -> None:
+        sources = []
+        while True:
+            try:
+                sources.append(self._estop.recv(zmq.NOBLOCK))
+            except zmq.Again:
+                break
+        if not sources:
+            return
+        if self._loop.supervisor.mode is not Mode.ESTOP:
+            self._last_estop_written_ns = self._loop.estop_now(Cause.ESTOP_COMMAND)
+        self._publish_transitions()
+        self._publish_status()
+
+    def _handle_command(self, frames: list[bytes]) -> None:
+        if len(frames) != 2:
+            return
+        identity, payload = frames
+        try:
+            message = unpack(payload)
+        except WireError as exc:
+            self._reply(identity, None, False, str(exc))
+            return
+        kind = message["kind"]
+        if kind == "heartbeat":
+            self._loop.supervisor.note_heartbeat(self._loop.clock.now_ns())
+            return
+        accepted, reason = self._apply(kind, message)
+        self._reply(identity, message.get("id"), accepted, reason)
+        self._publish_transitions()
+        self._publish_status()
+
+    def _apply(self, kind: str, message: dict[str, Any]) -> tuple[bool, str]:
+        loop, sup = self._loop, self._loop.supervisor
+        now = loop.clock.now_ns()
+        mode = sup.mode.name
+        if kind == "enable":
+            return sup.request_enable(now), f"mode is {mode}; enable needs PASSIVE or DAMP"
+        if kind == "damp":
+            return sup.request_damp(now), f"mode is {mode}"
+        if kind == "reset_estop":
+            return sup.reset_estop(now), "no e-stop is engaged"
+        if kind == "load_track":
+            if sup.mode is Mode.TRACK:
+                return False, "a motion is running; stop it first"
+            try:
+                track = decode_track(message.get("track"))
+            except (WireError, TrackError) as exc:
+                return False, f"track rejected: {exc}"
+            loop.load_track(track)
+            self._paused_frame = -1
+            return True, ""
+        if kind == "start_track":
+            if loop.track is None:
+                return False, "no motion loaded"
+            start = int(message.get("start_frame", 0))
+            ok = loop.start_track(start)
+            self._paused_frame = -1 if ok else self._paused_frame
+            return ok, f"mode is {mode}; a motion starts only from HOLD"
+        if kind == "stop_track":
+            self._paused_frame = -1
+            return sup.request_stop_track(now), f"mode is {mode}; no motion running"
+        if kind == "pause":
+            frame = loop.next_frame
+            ok = sup.request_stop_track(now)
+            if ok:
+                self._paused_frame = frame
+            return ok, f"mode is {mode}; no motion running"
+        if kind == "resume":
+            if self._paused_frame < 0:
+                return False, "nothing is paused"
+            ok = loop.start_track(self._paused_frame)
+            if ok:
+                self._paused_frame = -1
+            return ok, f"mode is {mode}; cannot resume"
+        if kind == "shutdown":
+            self.is_stopping = True
+            loop.stop()
+            return True, ""
+        return False, f"unknown command {kind!r}"
+
+    def _reply(self, identity: bytes, command_id: Any, accepted: bool, reason: str) -> None:
+        answer = {"kind": "ack", "id": command_id, "accepted": accepted,
+                  "reason": "" if accepted else reason}  # fmt: skip
+        self._commands.send_multipart([identity, pack(answer)], zmq.NOBLOCK)
+
+    # ---------------------------------------------------------------- publishing
+    def _after_tick(self) -> None:
+        loop = self._loop
+        if loop.supervisor.mode is Mode.TRACK and loop.track is not None:
+            np.subtract(loop.state.q, loop.track.q_hw[loop.frame], out=self._err)
+            self._sq_err_sum += float(np.dot(self._err, self._err))
+            self._sq_err_count += 1
+        if loop.supervisor.log.count != self._published_transitions:
+            self._publish_transitions()
+        if time.monotonic_ns() >= self._next_status_ns:
+            self._publish_status()
+
+    def _publish_transitions(self) -> None:
+        log_ = self._loop.supervisor.log
+        for transition in log_.since(self._published_transitions):
+            event = {"kind": "event", "tick": transition.tick, "mode": transition.mode.name,
+                     "cause": transition.cause.name, "detail": transition.detail,
+                     "estop_written_ns": self._last_estop_written_ns}  # fmt: skip
+            self._status.send(pack(event), zmq.NOBLOCK)
+        self._published_transitions = log_.count
+
+    def _publish_status(self) -> None:
+        loop, sup = self._loop, self._loop.supervisor
+        self._next_status_ns = time.monotonic_ns() + int(self._config.status_period_s * 1e9)
+        window = min(loop.timing.count, 50)
+        timing: dict[str, float | int] = {}
+        if window:
+            rows = loop.timing.rows()[-window:]
+            s = summarize(rows, loop.config.period_ns)
+            timing = {"lateness_p50_ms": s.lateness_p50_ms, "lateness_p99_ms": s.lateness_p99_ms,
+                      "lateness_max_ms": s.lateness_max_ms, "compute_p99_ms": s.work_p99_ms,
+                      "misses": s.misses, "ticks": s.ticks}  # fmt: skip
+        rms = (self._sq_err_sum / (29 * self._sq_err_count)) ** 0.5 if self._sq_err_count else 0.0
+        self._sq_err_sum, self._sq_err_count = 0.0, 0
+        last = sup.log.since(sup.log.count - 1)
+        track = loop.track
+        status = {
+            "kind": "status",
+            "mode": sup.mode.name,
+            "last_cause": last[-1].cause.name if last else "STARTUP",
+            "is_estopped": sup.mode is Mode.ESTOP,
+            "loaded_package": track.package_id if track is not None else None,
+            "track_frame": loop.frame if sup.mode is Mode.TRACK else -1,
+            "track_frames": track.n_frames if track is not None else 0,
+            "is_paused": self._paused_frame >= 0,
+            "ticks": loop.ticks,
+            "state_age_ms": (loop.clock.now_ns() - loop.state.stamp_ns) * 1e-6
+            if loop.state.stamp_ns
+            else float("inf"),
+            "timing": timing,
+            "tracking_rms_rad": rms,
+            "estop_written_ns": self._last_estop_written_ns,
+        }
+        self._status.send(pack(status), zmq.NOBLOCK)
