@@ -18,11 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-
 from controller.clock import Clock, TickWaiter
+from controller.hands import HandCommandShaper
 from controller.realtime import RealtimeConfig, RealtimeReport, apply_realtime, release_realtime
-from controller.robot.base import RobotBackend, RobotCommand, RobotState
+from controller.robot.base import F64, RobotBackend, RobotCommand, RobotState
 from controller.safety import Cause, Mode, Supervisor
 from controller.timing import TickTimingRing
 from controller.tracking import TrackingController
@@ -46,21 +45,22 @@ class LoopConfig:
 
 
 class HandFeed(Protocol):
-    """Supplies this tick's Dex3 targets (the hand shaper over the track's hand targets)."""
+    """Supplies this tick's Dex3 targets from the track (shaped: limits, close ratio, step)."""
 
-    def reset(self, hand_q_measured: np.ndarray) -> None: ...
+    def targets(self, track: ReferenceTrack, frame: int, reference: F64, out: F64) -> None:
+        """Write the (2, 7) targets for ``frame`` into ``out``; ``reference`` is the last
+        hand command, from which the per-tick step is limited."""
+        ...
 
-    def targets(self, track: ReferenceTrack, frame: int, out: np.ndarray) -> None: ...
 
+class ShapedTrackHands:
+    """Track hand targets through the Dex3 command shaper (allocation-free)."""
 
-class TrackHands:
-    """Hand targets straight from the track (the supervisor still clamps limits and steps)."""
+    def __init__(self, shaper: HandCommandShaper | None = None) -> None:
+        self.shaper = shaper if shaper is not None else HandCommandShaper()
 
-    def reset(self, hand_q_measured: np.ndarray) -> None:
-        return None
-
-    def targets(self, track: ReferenceTrack, frame: int, out: np.ndarray) -> None:
-        np.copyto(out, track.hand_q[track.frame(frame)])
+    def targets(self, track: ReferenceTrack, frame: int, reference: F64, out: F64) -> None:
+        self.shaper.shape(track.hand_q[track.frame(frame)], reference, out)
 
 
 TickObserver = Callable[["ControlLoop"], None]
@@ -87,7 +87,7 @@ class ControlLoop:
         self.clock = clock
         self.waiter = waiter
         self.config = config
-        self.hands: HandFeed = hands if hands is not None else TrackHands()
+        self.hands: HandFeed = hands if hands is not None else ShapedTrackHands()
         self.observer = observer
         self.state = RobotState()
         self.proposal = RobotCommand()
@@ -115,7 +115,6 @@ class ControlLoop:
         if not self.supervisor.request_track(self.clock.now_ns()):
             return False
         self.controller.start(self.track, self.state)
-        self.hands.reset(self.state.hand_q)
         self._next_frame = start_frame
         return True
 
@@ -180,7 +179,7 @@ class ControlLoop:
                 self.frame = self._next_frame
                 self.controller.step(self.state, self.frame, self.proposal)
                 sup.note_compute(watch() - w_read)
-                self.hands.targets(track, self.frame, self.proposal.hand_q)
+                self.hands.targets(track, self.frame, self.command.hand_q, self.proposal.hand_q)
                 self._next_frame += 1
         sup.fill_command(self.state, self.proposal, self.command)
         w_compute = watch()

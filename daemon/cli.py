@@ -15,6 +15,7 @@ from typing import Any
 
 from controller.robot.model_source import ModelNotFoundError, resolve_model
 from daemon.config import DEFAULT_CONFIG_PATH, ConfigError, EdgeConfig, load_config
+from daemon.package_cli import add_package_commands
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ModelNotFoundError) as exc:
         print(f"exoactor-edge: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        sys.stderr.close()
+        return EXIT_OK
     return code
 
 
@@ -70,6 +74,8 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-gantry", action="store_true", help="do not hold the pelvis")
     demo.add_argument("--quiet", action="store_true", help="no progress display")
     demo.set_defaults(func=_cmd_demo)
+
+    add_package_commands(sub)
 
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(title="config commands", metavar="SUBCOMMAND")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from controller.embodiment import dex3, g1
+from controller.embodiment import g1
+from estimators.hands.dex3_targets import dex3_targets
 from estimators.track import TRACK_FPS, HandState, ReferenceTrack
 
 F64 = npt.NDArray[np.float64]
@@ -46,19 +47,7 @@ _WAVE_JOINT = "right_elbow"
 _WAVE_WINDOW_S = (3.4, 4.9)
 _WAVE_HZ = 1.4
 _WAVE_AMPLITUDE_RAD = 0.35
-_HAND_CLOSE_FRACTION = 0.8
 _HAND_SWITCH_S = 0.4
-
-
-def closed_hand_targets() -> F64:
-    """(2, 7) Dex3 targets for a closed grasp: each slot moves ``_HAND_CLOSE_FRACTION`` of the way
-    to the limit that is *not* zero (the closing side), per hand from the limit table."""
-    closing_limit = np.where(np.abs(dex3.HAND_Q_MAX) > np.abs(dex3.HAND_Q_MIN), dex3.HAND_Q_MAX,
-                             dex3.HAND_Q_MIN)  # fmt: skip
-    targets = _HAND_CLOSE_FRACTION * closing_limit
-    targets[:, 0] = 0.0  # thumb rotation stays put
-    clipped: F64 = np.clip(targets, dex3.HAND_Q_MIN, dex3.HAND_Q_MAX)
-    return clipped
 
 
 def _pose(offsets: dict[str, float]) -> F64:
@@ -99,7 +88,8 @@ def build_demo_track() -> ReferenceTrack:
     kernel = np.ones(width) / width
     closure = np.convolve(np.pad(closed, (width, width), mode="edge"), kernel, mode="same")
     closure = closure[width:-width]
-    hand_q = closure[:, None, None] * closed_hand_targets()[None]
+    closed_targets = dex3_targets(np.full((1, 2), HandState.CLOSED))[0]
+    hand_q = closure[:, None, None] * closed_targets[None]
     return ReferenceTrack(
         q_hw=q,
         hand_q=hand_q,

@@ -1,0 +1,99 @@
+"""Errors raised by the estimators package. Each carries fields as well as a message."""
+
+from __future__ import annotations
+
+import enum
+
+
+class PackageErrorCode(str, enum.Enum):
+    """Stable, machine-readable reasons a motion package is rejected (wire values never change)."""
+
+    MALFORMED = "malformed"
+    """Not a msgpack message of the expected top-level structure."""
+    UNSUPPORTED_VERSION = "unsupported_version"
+    """Unknown format marker or package format version."""
+    MISSING_FIELD = "missing_field"
+    UNKNOWN_FIELD = "unknown_field"
+    INVALID_METADATA = "invalid_metadata"
+    """A metadata field has the wrong type or value (pydantic validation)."""
+    BAD_DTYPE = "bad_dtype"
+    BAD_SHAPE = "bad_shape"
+    """Array shape does not match the metadata (including frame-count mismatches)."""
+    NON_FINITE = "non_finite"
+    NOT_A_ROTATION = "not_a_rotation"
+    """Axis-angle longer than 2π, or a matrix that is not orthonormal with det +1."""
+    OUT_OF_RANGE = "out_of_range"
+    """A value outside its documented domain (hand state codes, confidences)."""
+    FPS_OUT_OF_RANGE = "fps_out_of_range"
+    TOO_MANY_FRAMES = "too_many_frames"
+    TOO_LARGE = "too_large"
+    DIGEST_MISMATCH = "digest_mismatch"
+    SIGNATURE_MISSING = "signature_missing"
+    SIGNATURE_INVALID = "signature_invalid"
+    """Signature does not verify, or it names a key that is not trusted while one is required."""
+    JOINT_LIMIT = "joint_limit"
+    """A precomputed G1 joint reference lies outside the G1 joint limits."""
+    JOINT_VELOCITY = "joint_velocity"
+    """A precomputed G1 joint reference moves faster than the joint's velocity limit."""
+
+
+class PackageRejectedError(ValueError):
+    """A motion package failed decoding or validation; nothing was loaded.
+
+    Attributes:
+        code: the stable reason.
+        field: the offending field (``"meta.fps"``, ``"arrays.body_pose"``, ``"digest"``, ...).
+        detail: a human-readable explanation.
+    """
+
+    def __init__(self, code: PackageErrorCode, field: str, detail: str) -> None:
+        super().__init__(f"package rejected [{code.value}] {field}: {detail}")
+        self.code = code
+        self.field = field
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[type[PackageRejectedError], tuple[PackageErrorCode, str, str]]:
+        # Keeps the fields when the error crosses a process boundary (pickle).
+        return (type(self), (self.code, self.field, self.detail))
+
+
+class SkeletonError(ValueError):
+    """A rest-joint skeleton that cannot be used (wrong shape, non-finite, unreadable file).
+
+    Attributes:
+        source: what was being loaded (a path or a source name).
+        detail: why it was refused.
+    """
+
+    def __init__(self, source: str, detail: str) -> None:
+        super().__init__(f"skeleton {source}: {detail}")
+        self.source = source
+        self.detail = detail
+
+
+class OptionalDependencyError(ImportError):
+    """An optional package (``smplx``, ``torch``) is needed for this call but not installed.
+
+    Attributes:
+        package: the missing distribution name.
+        purpose: what it was needed for.
+    """
+
+    def __init__(self, package: str, purpose: str) -> None:
+        super().__init__(f"{purpose} needs the optional package {package!r}: pip install {package}")
+        self.package = package
+        self.purpose = purpose
+
+
+class GenmoImportError(ValueError):
+    """GENMO output that cannot be turned into a motion package.
+
+    Attributes:
+        source: the file or object read.
+        detail: what is wrong with it.
+    """
+
+    def __init__(self, source: str, detail: str) -> None:
+        super().__init__(f"GENMO output {source}: {detail}")
+        self.source = source
+        self.detail = detail

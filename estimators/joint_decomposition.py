@@ -1,0 +1,126 @@
+"""Split rotations into angles about given joint axes (the analytic core of the G1 mapping).
+
+``decompose_three_axes`` solves ``R = Rot(n1, a) Rot(n2, b) Rot(n3, c)`` for axes that need not
+be the coordinate axes, as long as ``n1 ⊥ n2`` and ``n2 ⊥ n3`` (Davenport angles; Shuster &
+Markley, "Generalization of Euler angles", J. Astronautical Sciences 51(2), 2003). This covers
+the G1's hip and shoulder, whose first or second axis is tilted by a fixed link rotation in the
+MJCF. ``hinge_angle`` gives the best single angle about one axis for 1-DoF joints.
+All functions are vectorised over the leading frame dimension.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+
+
+def _wrap(angle: F64) -> F64:
+    return (angle + np.pi) % (2.0 * np.pi) - np.pi
+
+
+def _unit_perpendicular(axis: F64) -> F64:
+    trial = np.array([1.0, 0.0, 0.0]) if abs(axis[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    u = trial - axis * float(axis @ trial)
+    return np.asarray(u / np.linalg.norm(u), dtype=np.float64)
+
+
+def hinge_angle(rot: npt.ArrayLike, axis: npt.ArrayLike, reference: npt.ArrayLike) -> F64:
+    """Angle about ``axis`` that best turns ``reference`` toward ``rot @ reference``.
+
+    The child's ``reference`` direction (e.g. the forearm) is projected onto the plane normal to
+    the hinge ``axis``; the angle is where the projection points. Components of ``rot`` about other
+    axes are left for the caller to pass on (e.g. elbow twist goes to the wrist).
+
+    Args:
+        rot: ``(T, 3, 3)`` relative rotation of the child link.
+        axis: ``(3,)`` unit hinge axis (in the parent frame).
+        reference: ``(3,)`` unit vector perpendicular to ``axis``.
+
+    Returns:
+        ``(T,)`` angles in ``(-pi, pi]`` (rad).
+    """
+    r = np.asarray(rot, dtype=np.float64)
+    a = np.asarray(axis, dtype=np.float64)
+    u = np.asarray(reference, dtype=np.float64)
+    moved = r @ u
+    return np.arctan2(np.cross(u, moved) @ a, moved @ u)
+
+
+def _angle_about(axis: F64, start: F64, end: F64) -> F64:
+    """Rotation angle about ``axis`` taking the projection of ``start`` to that of ``end``."""
+    along_start = start @ axis
+    along_end = end @ axis
+    sin_term = np.cross(start, end) @ axis
+    cos_term = np.sum(start * end, axis=-1) - along_start * along_end
+    return np.asarray(np.arctan2(sin_term, cos_term), dtype=np.float64)
+
+
+def decompose_three_axes(
+    rot: npt.ArrayLike,
+    axes: tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike],
+    lower: npt.ArrayLike,
+    upper: npt.ArrayLike,
+) -> F64:
+    """Angles ``(a, b, c)`` with ``rot = Rot(n1, a) @ Rot(n2, b) @ Rot(n3, c)``.
+
+    Two solutions exist away from gimbal lock; the one that violates ``[lower, upper]`` least
+    is returned, ties going to the smaller total angle. Angles are not clamped here.
+
+    Args:
+        rot: ``(T, 3, 3)`` rotations.
+        axes: three unit vectors ``(3,)`` with ``n1 ⊥ n2`` and ``n2 ⊥ n3``.
+        lower, upper: ``(3,)`` joint limits used to choose between the two solutions (rad).
+
+    Returns:
+        ``(T, 3)`` angles in ``(-pi, pi]`` (rad).
+    """
+    r = np.asarray(rot, dtype=np.float64)
+    n1, n2, n3 = (np.asarray(a, dtype=np.float64) for a in axes)
+    if abs(n1 @ n2) > 1e-6 or abs(n2 @ n3) > 1e-6:
+        raise ValueError("decompose_three_axes needs n1 ⊥ n2 and n2 ⊥ n3")
+    lo = np.asarray(lower, dtype=np.float64)
+    hi = np.asarray(upper, dtype=np.float64)
+    lam = np.arctan2(n1 @ np.cross(n2, n3), n1 @ n3)
+    target = r @ n3  # (T, 3): where n3 ends up; Rot(n1, a) Rot(n2, b) n3 must equal it.
+    spread = np.arccos(np.clip(target @ n1, -1.0, 1.0))
+    u3 = _unit_perpendicular(n3)
+    moved_u3 = r @ u3
+    first, cost_first = _branch((n1, n2, n3), lam + spread, target, u3, moved_u3, lo, hi)
+    second, cost_second = _branch((n1, n2, n3), lam - spread, target, u3, moved_u3, lo, hi)
+    return np.where((cost_second < cost_first)[:, None], second, first)
+
+
+def _rotate(axis: F64, angle: F64, v: F64) -> F64:
+    """Rodrigues on vectors: ``Rot(axis, angle) @ v`` for ``(T,)`` angles and ``(T, 3)`` v."""
+    c = np.cos(angle)[:, None]
+    s = np.sin(angle)[:, None]
+    along = (v @ axis)[:, None]
+    return v * c + np.cross(axis, v) * s + axis * (along * (1.0 - c))
+
+
+def _branch(
+    axes: tuple[F64, F64, F64],
+    middle: F64,
+    target: F64,
+    u3: F64,
+    moved_u3: F64,
+    lo: F64,
+    hi: F64,
+) -> tuple[F64, F64]:
+    """One of the two solutions for a given middle angle, and its cost (limit violation).
+
+    Works on vectors only: ``v = Rot(n2, b) n3`` fixes ``a``; ``Rot(n2, -b) Rot(n1, -a) R u3 =
+    Rot(n3, c) u3`` fixes ``c``.
+    """
+    n1, n2, n3 = axes
+    b = _wrap(middle)
+    v = np.cos(b)[:, None] * n3 + np.sin(b)[:, None] * np.cross(n2, n3)
+    a = _angle_about(n1, v, target)
+    residual_u3 = _rotate(n2, -b, _rotate(n1, -a, moved_u3))
+    c = _angle_about(n3, np.broadcast_to(u3, v.shape), residual_u3)
+    angles = np.stack([a, b, c], axis=-1)
+    violation = np.sum(np.maximum(lo - angles, 0.0) + np.maximum(angles - hi, 0.0), axis=-1)
+    # Within the limits first, then the smaller total rotation (the natural posture).
+    return angles, 10.0 * violation + np.sum(np.abs(angles), axis=-1)
