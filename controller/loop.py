@@ -179,6 +179,9 @@ class ControlLoop:
                 self.frame = self._next_frame
                 self.controller.step(self.state, self.frame, self.proposal)
                 sup.note_compute(watch() - w_read)
+                fault = self.controller.last_fault_cause
+                if fault is not None:
+                    sup.controller_fault(fault)
                 self.hands.targets(track, self.frame, self.command.hand_q, self.proposal.hand_q)
                 self._next_frame += 1
         sup.fill_command(self.state, self.proposal, self.command)

@@ -17,6 +17,7 @@ import numpy as np
 from controller.dynamics import FeedforwardJoints, GravityModel, inverse_dynamics_track
 from controller.embodiment import g1
 from controller.robot.base import F64, RobotCommand, RobotState
+from controller.safety import Cause
 from controller.tracking import ControllerKind
 from estimators.track import TRACK_FPS, ReferenceTrack
 
@@ -32,6 +33,7 @@ class PdTracker:
     """``TrackingController`` that plays a track's ``q_hw`` through the motor PD loops."""
 
     kind = ControllerKind.PD_TRACKER
+    last_fault_cause: Cause | None = None  # copying a validated track cannot fail
 
     def __init__(self, model: mujoco.MjModel | None, config: PdTrackerConfig) -> None:
         self._model = model

@@ -72,6 +72,8 @@ class Cause(enum.IntEnum):
     REFERENCE_STALE = 19
     HEARTBEAT_LOST = 20
     FAULT_HOLD_TIMEOUT = 21
+    NON_FINITE_OBSERVATION = 22
+    INFERENCE_FAILED = 23
 
 
 POWERED_MODES = frozenset({Mode.RAMP, Mode.HOLD, Mode.TRACK})
@@ -309,6 +311,11 @@ class Supervisor:
         self._now_ns = max(self._now_ns, now_ns)
         self._transition(Mode.DAMP, Cause.DAMP_REQUESTED)
         return True
+
+    def controller_fault(self, cause: Cause) -> None:
+        """The tracking controller could not produce a usable proposal this tick: DAMP now."""
+        if self._mode is Mode.TRACK:
+            self._transition(Mode.DAMP, cause)
 
     def note_heartbeat(self, now_ns: int) -> None:
         self._last_heartbeat_ns = now_ns

@@ -11,6 +11,7 @@ import enum
 from typing import Protocol
 
 from controller.robot.base import RobotCommand, RobotState
+from controller.safety import Cause
 from estimators.track import ReferenceTrack
 
 
@@ -23,6 +24,11 @@ class TrackingController(Protocol):
     """Follows a ``ReferenceTrack`` one 50 Hz frame at a time."""
 
     kind: ControllerKind
+
+    @property
+    def last_fault_cause(self) -> Cause | None:
+        """After ``step``: None when the proposal is usable, else why not (the supervisor damps)."""
+        ...
 
     def prepare(self, track: ReferenceTrack) -> None:
         """Precompute per-track data when a track is loaded, off the control path."""

@@ -11,11 +11,15 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from controller.robot.model_source import ModelNotFoundError, resolve_model
 from daemon.config import DEFAULT_CONFIG_PATH, ConfigError, EdgeConfig, load_config
 from daemon.package_cli import add_package_commands
+from models.engines_cli import add_engine_commands
+
+if TYPE_CHECKING:
+    from controller.sonic.policy import SonicPolicy
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -71,11 +75,25 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--mjcf", type=Path, default=None, help="MJCF model to simulate")
     demo.add_argument("--builtin-model", action="store_true", help="use the built-in G1 model")
     demo.add_argument("--realtime", action="store_true", help="pace physics at wall-clock speed")
-    demo.add_argument("--no-gantry", action="store_true", help="do not hold the pelvis")
+    gantry = demo.add_mutually_exclusive_group()
+    gantry.add_argument(
+        "--gantry",
+        dest="gantry",
+        action="store_true",
+        default=None,
+        help="hold the pelvis throughout (default for the PD tracker, which cannot balance)",
+    )
+    gantry.add_argument(
+        "--no-gantry",
+        dest="gantry",
+        action="store_false",
+        help="no gantry at all (by default SONIC is ramped in the gantry, then released)",
+    )
     demo.add_argument("--quiet", action="store_true", help="no progress display")
     demo.set_defaults(func=_cmd_demo)
 
     add_package_commands(sub)
+    add_engine_commands(sub)
 
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(title="config commands", metavar="SUBCOMMAND")
@@ -98,19 +116,17 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from controller.assembly import StackConfig
+    from controller.dynamics import FeedforwardJoints
     from daemon.demo.motion import build_demo_track
     from daemon.demo.report import write_report
     from daemon.demo.runner import run_demo
 
     overrides: dict[str, Any] = {}
-    sim: dict[str, Any] = {}
     if args.realtime:
-        sim["mode"] = "realtime"
-    if args.no_gantry:
-        sim["use_gantry"] = False
-    if sim:
-        overrides["sim"] = sim
+        overrides["sim"] = {"mode": "realtime"}
     robot: dict[str, Any] = {}
     if args.mjcf is not None:
         robot["mjcf_path"] = args.mjcf
@@ -123,22 +139,39 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     source = resolve_model(
         config.robot.mjcf_path, base_dir=base_dir, use_official=config.robot.use_official_model
     )
+    controller = _load_sonic(config, base_dir)
+    # The PD tracker cannot balance: the gantry holds it throughout unless told otherwise.
+    # SONIC, by default, is ramped in the gantry and released when tracking starts.
+    release_on_track = args.gantry is None and controller is not None
+    use_gantry = args.gantry is not False
+    sim = replace(config.sim, use_gantry=use_gantry)
+    feedforward = config.safety.gravity_feedforward
+    if (release_on_track or not use_gantry) and feedforward is FeedforwardJoints.ALL:
+        feedforward = FeedforwardJoints.UPPER_BODY  # standing legs carry the body: no leg term
     stack_config = StackConfig(
-        sim=config.sim,
+        sim=sim,
         supervisor=config.safety.supervisor,
         loop=config.loop,
         pd_tracker=config.pd_tracker,
-        gravity_feedforward=config.safety.gravity_feedforward,
+        gravity_feedforward=feedforward,
     )
     if not args.quiet:
-        print(f"model: {source.describe()}")
-    run = run_demo(
-        source,
-        stack_config,
-        build_demo_track(),
-        latch_path=args.out / "state" / "estop.json",
-        show_progress=not args.quiet,
-    )
+        kind = "sonic" if controller is not None else "pd_tracker"
+        gantry = "released at track start" if release_on_track else use_gantry
+        print(f"model: {source.describe()}; controller: {kind}; gantry: {gantry}")
+    try:
+        run = run_demo(
+            source,
+            stack_config,
+            build_demo_track(),
+            latch_path=args.out / "state" / "estop.json",
+            show_progress=not args.quiet,
+            controller=controller,
+            release_gantry_on_track=release_on_track,
+        )
+    finally:
+        if controller is not None:
+            controller.close()
     report = write_report(run, args.out)
     timing = report["timing"]
     print(
@@ -152,6 +185,36 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"exoactor-edge: demo failed: {run.failure}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _load_sonic(config: EdgeConfig, base_dir: Path | None) -> SonicPolicy | None:
+    """The SONIC policy when configured (models checked now: errors stop the program here).
+
+    Relative model paths are relative to the configuration file's folder.
+    """
+    if config.sonic is None:
+        return None
+    from dataclasses import replace
+
+    from controller.sonic.config import load_sonic_policy
+    from models import ModelError
+
+    def anchored(path: Path | None) -> Path | None:
+        if path is None or path.is_absolute() or base_dir is None:
+            return path
+        return base_dir / path
+
+    sonic = replace(
+        config.sonic,
+        decoder_path=anchored(config.sonic.decoder_path) or config.sonic.decoder_path,
+        encoder_path=anchored(config.sonic.encoder_path),
+    )
+    try:
+        policy = load_sonic_policy(sonic)
+    except ModelError as exc:
+        raise ConfigError("sonic", str(exc)) from None
+    policy.warm_up()
+    return policy
 
 
 if __name__ == "__main__":

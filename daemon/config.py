@@ -22,6 +22,7 @@ from controller.pd_tracker import PdTrackerConfig
 from controller.realtime import RealtimeConfig
 from controller.robot.mujoco_backend import SimConfig
 from controller.safety import SupervisorConfig
+from controller.sonic.config import SonicConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -68,6 +69,8 @@ class EdgeConfig(BaseSettings):
     loop: LoopConfig = Field(default_factory=LoopConfig)
     realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
     pd_tracker: PdTrackerConfig = Field(default_factory=PdTrackerConfig)
+    sonic: SonicConfig | None = None
+    """SONIC's encoder/decoder ONNX files; when set, SONIC tracks instead of the PD tracker."""
 
     @classmethod
     def settings_customise_sources(

@@ -154,6 +154,13 @@ class MujocoBackend:
             self._remote_keys = keys
             self._snapshot.remote_keys = keys
 
+    def set_gantry(self, is_holding: bool) -> None:
+        """Engage or release the gantry weld (a model built without one ignores this)."""
+        if self._gantry_id < 0:
+            return
+        with self._lock:
+            self.data.eq_active[self._gantry_id] = int(is_holding)
+
     @property
     def has_hands(self) -> bool:
         return bool(self._hand_act.size)
@@ -189,6 +196,7 @@ class MujocoBackend:
                 "model %s has no Dex3 hands; hand commands are ignored", self.source.describe()
             )
             self._hand_qpos = self._hand_dof = self._hand_act = np.zeros(0, dtype=np.intp)
+        self._gantry_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_EQUALITY, "exo_gantry")
         self._imu_quat = _sensor_slice(m, "exo_imu_quat")
         self._imu_gyro = _sensor_slice(m, "exo_imu_gyro")
         self._imu_acc = _sensor_slice(m, "exo_imu_acc")

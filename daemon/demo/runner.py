@@ -10,6 +10,7 @@ from pathlib import Path
 from controller.assembly import ControlStack, StackConfig, build_sim_stack
 from controller.robot.model_source import ModelSource
 from controller.safety import SAFE_MODES, Mode
+from controller.tracking import TrackingController
 from daemon.demo.recorder import DemoRecorder
 from daemon.progress import ProgressLine
 from estimators.track import ReferenceTrack
@@ -41,14 +42,22 @@ def run_demo(
     *,
     latch_path: Path | None,
     show_progress: bool = True,
+    controller: TrackingController | None = None,
+    release_gantry_on_track: bool = False,
 ) -> DemoRun:
-    """Execute ``track`` on the simulated G1 through the real loop and supervisor."""
+    """Execute ``track`` on the simulated G1 through the real loop and supervisor.
+
+    With ``release_gantry_on_track`` the gantry holds the robot while it ramps and lets go when
+    tracking starts, as SONIC's deployment ramps a hanging robot and then lowers it.
+    """
     period_s = config.loop.period_s
     total_s = _PASSIVE_S + config.supervisor.ramp_time_s + _SETTLE_HOLD_S
     total_s += track.duration_s + _FINAL_HOLD_S
     capacity = int(total_s / period_s) + 50
     recorder = DemoRecorder(capacity)
-    stack = build_sim_stack(source, config, latch_path=latch_path, observer=recorder)
+    stack = build_sim_stack(
+        source, config, latch_path=latch_path, observer=recorder, controller=controller
+    )
     loop, sup = stack.loop, stack.supervisor
     progress = ProgressLine("demo") if show_progress else None
     phase = ["passive"]
@@ -75,6 +84,8 @@ def run_demo(
         if not sup.request_enable(stack.clock.now_ns()):
             raise DemoFailedError(f"enable refused in mode {sup.mode.name}")
         run_phase("ramp", config.supervisor.ramp_time_s + _SETTLE_HOLD_S)
+        if release_gantry_on_track:
+            stack.backend.set_gantry(False)
         if not loop.start_track():
             raise DemoFailedError(f"track refused in mode {sup.mode.name}")
         phase[0] = "track"

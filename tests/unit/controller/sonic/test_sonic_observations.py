@@ -98,35 +98,40 @@ def test_gravity_direction_of_a_tilted_pelvis(small_models: dict[str, Path], pit
 def test_anchor_follows_the_robot_turning_after_heading_alignment(
     small_models: dict[str, Path],
 ) -> None:
-    """Reference root fixed at yaw 0; robot starts at yaw 0 and turns to +90°: the reference,
-    seen from the robot, is then at -90° (6-D of R_z(-90°) = [0, 1, -1, 0, 0, 0])."""
+    """Reference root fixed at yaw 0; robot plays the first tick at yaw 0, then turns to +90°:
+    the reference, seen from the robot, is then at -90° (6-D of R_z(-90°) = [0, 1, -1, 0, 0,
+    0])."""
     policy = _policy(small_models, EncoderVariant.RELEASE)
     track = make_track(frames=12, root_yaws=[0.0] * 12, root_pitch=0.0)
     policy.start(track, make_state(0, yaw=0.0))
-    policy.build_observations(make_state(1, yaw=math.pi / 2), 0)
+    policy.build_observations(make_state(0, yaw=0.0), 0)  # first tick: heading aligned here
+    policy.build_observations(make_state(1, yaw=math.pi / 2), 1)
     assert policy.encoder_input is not None
     anchor = policy.encoder_input[0][1642:1702].reshape(10, 6)
     np.testing.assert_allclose(anchor, np.tile([0, 1, -1, 0, 0, 0], (10, 1)), atol=1e-6)
 
 
 def test_heading_alignment_cancels_the_initial_yaw(small_models: dict[str, Path]) -> None:
-    """Robot yawed 90° at start, reference at 0 then turning: the anchor shows only the
-    reference's own turn relative to its first frame."""
+    """Robot yawed 90° when playback starts at frame 5 of a turning reference: the anchor shows
+    only the reference's own turn since frame 5 (SONIC aligns heading when playback starts)."""
     policy = _policy(small_models, EncoderVariant.RELEASE)
     yaws = np.linspace(0.0, 0.9, 20)
-    track = make_track(frames=20, root_yaws=yaws)
+    track = make_track(frames=20, root_yaws=list(yaws))
     start = make_state(0, yaw=math.pi / 2)
     policy.start(track, start)
-    assert policy.heading_offset_rad == pytest.approx(math.pi / 2)
     policy.build_observations(start, 5)
+    assert policy.heading_offset_rad == pytest.approx(math.pi / 2 - yaws[5])
     assert policy.encoder_input is not None
     anchor = policy.encoder_input[0][1642:1702].reshape(10, 6)
     for k in range(10):
-        turn = yaws[5 + k]
-        # conj(R_z(90)) · R_z(90) R_z(turn) R_y(0.05) = R_z(turn) R_y(0.05)
+        turn = yaws[5 + k] - yaws[5]
+        # R_z(-90°) · R_z(90° - yaw_5) · R_z(yaw_5+k) R_y(0.05) = R_z(turn) R_y(0.05)
         c, s, cp, sp = math.cos(turn), math.sin(turn), math.cos(0.05), math.sin(0.05)
         rotation = np.array([[c * cp, -s, c * sp], [s * cp, c, s * sp], [-sp, 0.0, cp]])
         np.testing.assert_allclose(anchor[k], rotation[:, :2].reshape(6), atol=1e-6)
+    # Later ticks keep the offset: the robot turning now shows up in the anchor.
+    policy.build_observations(make_state(1, yaw=math.pi / 2 + 0.3), 5)
+    assert policy.heading_offset_rad == pytest.approx(math.pi / 2 - yaws[5])
 
 
 def test_heading_only_variant_ignores_pelvis_tilt(small_models: dict[str, Path]) -> None:
@@ -166,3 +171,17 @@ def test_encoder_mode_slot_and_untouched_terms(small_models: dict[str, Path]) ->
 def test_quaternion_helper_used_by_tests_is_a_rotation() -> None:
     """Guard for the test helper itself: R_z(yaw)R_y(pitch) has unit norm."""
     assert np.linalg.norm(yaw_pitch_quat(0.4, -0.3)) == pytest.approx(1.0)
+
+
+def test_start_with_another_track_than_prepared_uses_the_new_one(
+    small_models: dict[str, Path],
+) -> None:
+    policy = _policy(small_models, EncoderVariant.RELEASE)
+    prepared, started = make_track(frames=20, seed=1), make_track(frames=20, seed=2)
+    policy.prepare(prepared)
+    policy.start(started, make_state(0))
+    policy.build_observations(make_state(0), 3)
+    assert policy.encoder_input is not None
+    joints = policy.encoder_input[0][922:1642].reshape(10, 24, 3)
+    np.testing.assert_allclose(joints[0], started.smpl_joints_local[3], atol=1e-6)
+    np.testing.assert_allclose(joints[9], started.smpl_joints_local[12], atol=1e-6)

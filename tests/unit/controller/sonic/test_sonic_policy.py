@@ -264,7 +264,7 @@ def test_thousand_steps_allocate_nothing_in_our_code(small_models: dict[str, Pat
             policy.step(states[tick % 4], tick % 50, out)
 
     ours = [  # the packages' own files (not these tests, which live under a similar path)
-        tracemalloc.Filter(True, f"{Path(package.__file__).parent}{os.sep}*", all_frames=True)
+        tracemalloc.Filter(True, f"{Path(str(package.__file__)).parent}{os.sep}*", all_frames=True)
         for package in (controller.sonic, models)
     ]
     not_ort = [tracemalloc.Filter(False, "*onnxruntime*", all_frames=True)]
@@ -285,3 +285,26 @@ def test_thousand_steps_allocate_nothing_in_our_code(small_models: dict[str, Pat
     new_bytes = sum(stat.size_diff for stat in diff)
     assert new_blocks <= 0, [str(stat) for stat in diff if stat.count_diff > 0]
     assert new_bytes <= 256, [str(stat) for stat in diff if stat.size_diff > 0]
+
+
+def test_observation_build_makes_no_temporary_arrays(small_models: dict[str, Path]) -> None:
+    """Peak traced memory while building observations 1000 times stays within a few small
+    Python objects (ints, floats): any array temporary (>= ~300 B) would exceed the bound."""
+    for variant in (EncoderVariant.RELEASE, EncoderVariant.V1_1):
+        decoder = load_sonic_policy(
+            SonicConfig(small_models["decoder"], small_models[variant.value], session=CPU)
+        )
+        states = [make_state(seed, pitch=0.1 * seed) for seed in range(4)]
+        decoder.start(make_track(frames=40), states[0])
+        for tick in range(50):
+            decoder.build_observations(states[tick % 4], tick)
+        tracemalloc.start(1)
+        try:
+            start, _ = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            for tick in range(1000):
+                decoder.build_observations(states[tick % 4], tick % 50)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak - start < 512, f"{variant.value}: transient peak {peak - start} B"

@@ -119,8 +119,8 @@ def test_encoder_mode_anchor_and_wrists_for_a_yawed_robot(
     anchor: int,
     wrists: int,
 ) -> None:
-    """Robot starts at yaw 0 and then stands yawed +90°; flat reference: every window frame's
-    anchor is R_z(-90°) -> 6-D [0, 1, -1, 0, 0, 0]. Wrists are IsaacLab 23..28 per frame."""
+    """Robot plays its first tick at yaw 0, then stands yawed +90°; flat reference: every window
+    frame's anchor is R_z(-90°) -> 6-D [0, 1, -1, 0, 0, 0]. Wrists are IsaacLab 23..28."""
     frames = 4 if variant is EncoderVariant.LOW_LATENCY else 10
     # token = mode(4) | anchor frames 0 and last (12) | wrists frames 0 and last (12)
     indices = [0, 1, 2, 3]
@@ -135,6 +135,7 @@ def test_encoder_mode_anchor_and_wrists_for_a_yawed_robot(
     )
     track = make_track(frames=40, root_yaws=[0.0] * 40, root_pitch=0.0)
     policy.start(track, make_state(0, yaw=0.0))
+    policy.step(make_state(0, yaw=0.0), 19, RobotCommand())  # heading aligned on this tick
     policy.step(make_state(1, yaw=math.pi / 2), 20, RobotCommand())
     token = np.asarray(policy.token, dtype=np.float64)
     np.testing.assert_array_equal(token[:4], [2.0, 0.0, 0.0, 0.0])
