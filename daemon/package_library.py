@@ -1,0 +1,214 @@
+"""``PackageLibrary``: the ``MotionLibrary`` over ``estimators.package`` and a ``PackageStore``.
+
+``submit``: decode and validate (``estimators.package.decode_package``; a signature is required
+when the ``PackageConfig`` says so), build the 50 Hz reference track with the PD tracker's
+feed-forward (so a package whose track cannot be built is refused too), store the message
+durably, then answer. A refused package is answered with its stable code and field, and nothing
+is stored or cached. ``track``: from the cache, else load from the store, decode again (the
+digest and signature are checked at every load: a file damaged on disk, or signed by a key no
+longer trusted, is refused), build and cache.
+
+The CPU-heavy steps (msgpack decode, forward kinematics, inverse dynamics) run in a worker
+thread (``asyncio.to_thread``), one package at a time, so a flood of uploads queues instead of
+piling up threads and memory. The control process receives tracks with ``dq_hw`` and
+``tau_ff_hw`` attached and computes no inverse dynamics between ticks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field, replace
+
+import mujoco
+
+from controller.dynamics import FeedforwardJoints, inverse_dynamics_track, load_robot_model
+from controller.robot.model_source import ModelKind, ModelSource
+from daemon.motion_library import IngestResult, UnknownPackageError
+from daemon.package_store import PackageStore, PackageStoreError, PutResult
+from estimators.errors import PackageErrorCode, PackageRejectedError
+from estimators.package import PackageConfig, decode_package
+from estimators.reference_track import TrackBuildConfig, build_reference_track
+from estimators.track import TRACK_FPS, ReferenceTrack, TrackError
+
+_LOG = logging.getLogger(__name__)
+
+TRACK_BUILD_FAILED = "track_build_failed"
+"""``IngestResult.code`` for a package that validated but whose reference track is invalid."""
+
+
+@dataclass(frozen=True)
+class PackageLibraryConfig:
+    """How packages are validated and turned into tracks."""
+
+    package: PackageConfig = field(default_factory=PackageConfig)
+    """Limits and trusted keys (``require_signature`` makes unsigned packages fail)."""
+    track: TrackBuildConfig = field(default_factory=TrackBuildConfig)
+    feedforward: FeedforwardJoints = FeedforwardJoints.ALL
+    """Joints that get inverse-dynamics torque (ALL assumes the pelvis is supported); match
+    ``PdTrackerConfig.feedforward``."""
+    model_source: ModelSource = field(
+        default_factory=lambda: ModelSource(ModelKind.BUILTIN, None, ())
+    )
+    """The robot model for the feed-forward (resolve it with ``resolve_model``)."""
+    cache_tracks: int = 3
+    """Tracks kept in memory (a 10-minute track is ~50 MB)."""
+
+    def __post_init__(self) -> None:
+        if self.cache_tracks < 0:
+            raise ValueError(f"cache_tracks must be >= 0, got {self.cache_tracks}")
+
+
+def _rejected(code: str, field_name: str | None, detail: str) -> IngestResult:
+    return IngestResult(accepted=False, code=code, field=field_name, detail=detail)
+
+
+class PackageLibrary:
+    """Validated packages on disk, and their tracks on demand (a ``MotionLibrary``)."""
+
+    def __init__(
+        self,
+        *,
+        store: PackageStore,
+        config: PackageLibraryConfig,
+        pinned_ids: Callable[[], AbstractSet[str]] = frozenset,
+    ) -> None:
+        """Args:
+        store: where accepted packages go.
+        config: validation, track and feed-forward settings.
+        pinned_ids: ids the store must not evict (the loaded and the running package);
+            called on the event loop at every submit.
+        """
+        self._store = store
+        self._config = config
+        self._pinned_ids = pinned_ids
+        self._cache: OrderedDict[str, ReferenceTrack] = OrderedDict()
+        self._work_lock = asyncio.Lock()
+        self._model: mujoco.MjModel | None = None
+
+    @property
+    def store(self) -> PackageStore:
+        return self._store
+
+    def package_ids(self) -> list[str]:
+        """Stored ids, oldest first."""
+        return self._store.ids()
+
+    async def submit(self, data: bytes, *, source: str) -> IngestResult:
+        """Validate, precompute and store a package; see the module docstring.
+
+        Args:
+            data: the wire message.
+            source: where it came from (``zmq``, ``mqtt``, ``cli``), for the log.
+        """
+        async with self._work_lock:
+            try:
+                track = await asyncio.to_thread(self._decode_and_build, data)
+            except PackageRejectedError as exc:
+                return self._log_rejection(
+                    source, None, _rejected(exc.code.value, exc.field, exc.detail)
+                )
+            except TrackError as exc:
+                return self._log_rejection(
+                    source, None, _rejected(TRACK_BUILD_FAILED, "", str(exc))
+                )
+            package_id = track.package_id
+            pinned = frozenset(self._pinned_ids())
+            try:
+                put = await asyncio.to_thread(self._store.put, package_id, data, pinned=pinned)
+            except PackageStoreError as exc:
+                return self._log_rejection(
+                    source, package_id, self._store_rejection(exc, package_id)
+                )
+        self._after_put(put, track)
+        _LOG.info(
+            "accepted package %s from %s (%d bytes, %.1f s)",
+            package_id,
+            source,
+            len(data),
+            track.duration_s,
+            extra={"PACKAGE_ID": package_id, "SOURCE": source},
+        )
+        return IngestResult(accepted=True, package_id=package_id)
+
+    async def track(self, package_id: str) -> ReferenceTrack:
+        """The package's track with feed-forward attached.
+
+        Raises:
+            UnknownPackageError: no such package.
+            PackageRejectedError: the stored message no longer validates (damaged on disk, or
+                its signing key is no longer trusted).
+            PackageStoreError: the stored file cannot be read.
+        """
+        cached = self._cache_get(package_id)
+        if cached is not None:
+            return cached
+        if package_id not in self._store:
+            raise UnknownPackageError(package_id)
+        async with self._work_lock:
+            cached = self._cache_get(package_id)
+            if cached is not None:
+                return cached
+            data = await asyncio.to_thread(self._store.get, package_id)
+            track = await asyncio.to_thread(self._decode_and_build, data)
+        if track.package_id != package_id:
+            # A file renamed by hand: the content decides what it is, and it is not this id.
+            raise UnknownPackageError(package_id)
+        self._cache_put(package_id, track)
+        return track
+
+    # ------------------------------------------------------------------ worker-thread side
+
+    def _decode_and_build(self, data: bytes) -> ReferenceTrack:
+        decoded = decode_package(data, self._config.package)
+        track = build_reference_track(decoded.package, config=self._config.track)
+        if self._model is None:
+            self._model = load_robot_model(self._config.model_source)
+        dq, tau = inverse_dynamics_track(
+            self._model, track.q_hw, 1.0 / TRACK_FPS, self._config.feedforward
+        )
+        return replace(track, dq_hw=dq, tau_ff_hw=tau)
+
+    # ------------------------------------------------------------------ event-loop side
+
+    def _store_rejection(self, exc: PackageStoreError, package_id: str) -> IngestResult:
+        if exc.code == "unsafe_id":
+            # The package format allows ids (a leading dot) that cannot name a file.
+            return _rejected(PackageErrorCode.INVALID_METADATA.value, "meta.package_id", exc.detail)
+        return _rejected(exc.code, "", exc.detail)
+
+    def _log_rejection(
+        self, source: str, package_id: str | None, result: IngestResult
+    ) -> IngestResult:
+        _LOG.warning(
+            "rejected a package from %s: [%s] %s: %s",
+            source,
+            result.code,
+            result.field,
+            result.detail,
+            extra={"PACKAGE_ID": package_id or "", "SOURCE": source, "CAUSE": result.code},
+        )
+        return result
+
+    def _after_put(self, put: PutResult, track: ReferenceTrack) -> None:
+        for evicted in put.evicted:
+            self._cache.pop(evicted, None)
+        self._cache.pop(put.entry.package_id, None)
+        self._cache_put(put.entry.package_id, track)
+
+    def _cache_get(self, package_id: str) -> ReferenceTrack | None:
+        track = self._cache.get(package_id)
+        if track is not None:
+            self._cache.move_to_end(package_id)
+        return track
+
+    def _cache_put(self, package_id: str, track: ReferenceTrack) -> None:
+        if self._config.cache_tracks == 0:
+            return
+        self._cache[package_id] = track
+        self._cache.move_to_end(package_id)
+        while len(self._cache) > self._config.cache_tracks:
+            self._cache.popitem(last=False)
