@@ -92,6 +92,32 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress display")
     demo.set_defaults(func=_cmd_demo)
 
+    run = sub.add_parser(
+        "run",
+        help="run the service (what systemd starts)",
+        description="Starts the control process and the fleet (MQTT), upload (ZeroMQ) and admin "
+        "interfaces; notifies systemd when ready; on SIGTERM brings the robot to HOLD or DAMP "
+        "and exits.",
+    )
+    _config_argument(run)
+    run.set_defaults(func=_cmd_run)
+
+    send = sub.add_parser("send", help="upload a motion package to the running service")
+    send.add_argument("file", type=Path, help="motion package (.pkg)")
+    send.add_argument("--endpoint", default=None, help="upload endpoint (default: from config)")
+    send.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the answer")
+    _config_argument(send)
+    send.set_defaults(func=_cmd_send)
+
+    for name, text in (
+        ("status", "print the running service's status"),
+        ("estop", "engage the e-stop now (latched until `exoactor-edge reset`)"),
+        ("reset", "reset a latched e-stop (the robot goes to DAMP, never straight to motion)"),
+    ):
+        admin = sub.add_parser(name, help=text)
+        _config_argument(admin)
+        admin.set_defaults(func=_cmd_admin, admin_command=name)
+
     add_package_commands(sub)
     add_engine_commands(sub)
 
@@ -101,6 +127,77 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path, nargs="?", default=DEFAULT_CONFIG_PATH)
     check.set_defaults(func=_cmd_config_check)
     return parser
+
+
+def _config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help=f"TOML configuration (default: {DEFAULT_CONFIG_PATH} if it exists)",
+    )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from daemon.app import ServiceOptions, serve
+    from daemon.logging_setup import setup_logging
+
+    config = _load(args.config, {})
+    base_dir = args.config.parent if args.config is not None else None
+    source = resolve_model(
+        config.robot.mjcf_path, base_dir=base_dir, use_official=config.robot.use_official_model
+    )
+    policy = _load_sonic(config, base_dir)  # checks the models now: errors stop here
+    if policy is not None:
+        policy.close()
+    logging.getLogger().handlers.clear()  # the service logs through the journal handler only
+    setup_logging(level=getattr(logging, args.log_level.upper()))
+    return asyncio.run(serve(config, ServiceOptions(source=source)))
+
+
+def _cmd_send(args: argparse.Namespace) -> int:
+    from daemon.ingest_zmq import UploadError, upload_sync
+
+    config = _load(args.config, {})
+    endpoint = args.endpoint or config.ingest.endpoints[0]
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        print(f"exoactor-edge: {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = upload_sync(endpoint, data, timeout_s=args.timeout)
+    except UploadError as exc:
+        print(f"exoactor-edge: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if result.accepted:
+        print(f"accepted: {result.package_id}")
+        return EXIT_OK
+    print(f"rejected: {result.code} at {result.field}: {result.detail}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _cmd_admin(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from daemon.admin import admin_request
+
+    config = _load(args.config, {})
+    try:
+        answer = asyncio.run(admin_request(config.daemon.run_dir, args.admin_command))
+    except TimeoutError as exc:
+        print(f"exoactor-edge: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.admin_command == "status" and answer.get("ok"):
+        print(json.dumps(answer["status"], indent=2, default=str))
+        return EXIT_OK
+    if not answer.get("ok"):
+        print(f"exoactor-edge: refused: {answer.get('reason', '')}", file=sys.stderr)
+        return EXIT_FAILED
+    print("done")
+    return EXIT_OK
 
 
 def _load(path: Path | None, overrides: dict[str, Any]) -> EdgeConfig:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -23,6 +23,9 @@ from controller.realtime import RealtimeConfig
 from controller.robot.mujoco_backend import SimConfig
 from controller.safety import SupervisorConfig
 from controller.sonic.config import SonicConfig
+from daemon.ingest_zmq import IngestConfig
+from daemon.sonic_stream import SonicStreamConfig
+from daemon.vda5050.config import FleetConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,11 +53,37 @@ class RobotSettings(BaseModel):
     use_official_model: bool = True
 
 
+class DaemonSettings(BaseModel):
+    """The service itself: where it keeps state and how it stops."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    run_dir: Path = Path("/run/exoactor-edge")
+    """IPC sockets to the control process and the local admin socket."""
+    state_dir: Path = Path("/var/lib/exoactor-edge")
+    """The e-stop latch and the package store live here (must survive reboots)."""
+    shutdown_mode: Literal["hold", "damp"] = "damp"
+    """What the robot is left in when the service stops (SIGTERM)."""
+    heartbeat_timeout_s: float = Field(default=0.5, gt=0.0)
+    """The control process holds, then damps, when the daemon is silent this long."""
+    ready_max_state_age_ms: float = Field(default=100.0, gt=0.0)
+    """READY=1 waits for robot state at least this fresh."""
+    realtime: bool = True
+    """Ask for SCHED_FIFO, mlockall and a frozen GC in the control process."""
+
+
 class SafetySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     estop_latch_path: Path = Path("/var/lib/exoactor-edge/estop.json")
     supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig)
     gravity_feedforward: FeedforwardJoints = FeedforwardJoints.ALL
+
+
+class StoreSettings(BaseModel):
+    """Bounds of the on-disk package store (it lives under ``daemon.state_dir``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_packages: int = Field(default=64, ge=1)
+    max_total_bytes: int = Field(default=2 * 1024**3, ge=1024)
 
 
 class EdgeConfig(BaseSettings):
@@ -71,6 +100,12 @@ class EdgeConfig(BaseSettings):
     pd_tracker: PdTrackerConfig = Field(default_factory=PdTrackerConfig)
     sonic: SonicConfig | None = None
     """SONIC's encoder/decoder ONNX files; when set, SONIC tracks instead of the PD tracker."""
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    fleet: FleetConfig = Field(default_factory=FleetConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    store: StoreSettings = Field(default_factory=lambda: StoreSettings())
+    streaming: SonicStreamConfig | None = None
+    """SONIC-protocol streaming input (teleoperation, webcam, VLA producers); off when unset."""
 
     @classmethod
     def settings_customise_sources(
@@ -146,3 +181,11 @@ def _describe(exc: ValidationError) -> tuple[str, str]:
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more error(s))"
     return key, message
+
+
+def service_environment() -> dict[str, str]:
+    """The variables systemd hands the service (notify socket, watchdog, credentials)."""
+    import os
+
+    names = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "CREDENTIALS_DIRECTORY")
+    return {name: os.environ[name] for name in names if name in os.environ}

@@ -17,6 +17,7 @@ from controller.loop import ControlLoop
 from controller.process.server import ControlServer, ServerConfig
 from controller.robot.model_source import ModelSource
 from controller.safety import SAFE_MODES, Mode
+from controller.sonic.config import SonicConfig, load_sonic_policy
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ class ControlProcessSettings:
     source: ModelSource
     stack: StackConfig
     latch_path: Path | None
+    sonic: SonicConfig | None = None
+    """When set, SONIC tracks (models loaded and warmed up before the loop starts)."""
     shutdown_mode: Mode = Mode.DAMP
     """What the robot is left in when the daemon stops it: HOLD or DAMP."""
     shutdown_ticks: int = 10
@@ -38,7 +41,13 @@ def run_control_process(settings: ControlProcessSettings) -> int:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     logging.basicConfig(level=settings.log_level, format="control: %(levelname)s %(message)s")
-    stack = build_sim_stack(settings.source, settings.stack, latch_path=settings.latch_path)
+    controller = None
+    if settings.sonic is not None:
+        controller = load_sonic_policy(settings.sonic)
+        controller.warm_up()
+    stack = build_sim_stack(
+        settings.source, settings.stack, latch_path=settings.latch_path, controller=controller
+    )
     server = ControlServer(stack.loop, ServerConfig(run_dir=settings.run_dir))
     stack.loop.waiter = server
     if settings.stack.supervisor.heartbeat_timeout_s is not None:

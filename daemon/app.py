@@ -1,0 +1,192 @@
+"""``exoactor-edge run``: the service. Starts the control process and the daemon's adapters.
+
+Start-up: configuration and models are checked first (errors stop here, nothing moves); the
+control process is spawned; the package store, the upload endpoint, the fleet interface and the
+admin socket open; READY=1 goes to systemd once the control process runs and robot state is
+fresh. The watchdog is pinged only while the control loop's tick counter advances.
+Shutdown (SIGTERM/SIGINT): STOPPING=1, stop accepting work, bring the robot to HOLD or DAMP
+(per configuration) through the control process, exit 0 within 5 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from controller.assembly import StackConfig
+from controller.dynamics import FeedforwardJoints
+from controller.process.main import ControlProcessSettings
+from controller.robot.model_source import ModelSource
+from controller.robot.mujoco_backend import SimMode
+from controller.safety import Mode
+from daemon.admin import AdminServer
+from daemon.config import EdgeConfig, service_environment
+from daemon.control_ipc import ControlProcess, LinkConfig, ZmqControlLink
+from daemon.control_link import CommandResult, ControlStatus
+from daemon.fleet_mqtt import FleetService
+from daemon.ingest_zmq import IngestServer
+from daemon.package_library import PackageLibrary, PackageLibraryConfig
+from daemon.package_store import PackageStore, PackageStoreConfig
+from daemon.sd_notify import SdNotifier
+
+log = logging.getLogger(__name__)
+
+_SHUTDOWN_BUDGET_S = 4.0  # of systemd's 5 s: the rest is interpreter exit
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    source: ModelSource
+    ready_timeout_s: float = 60.0
+
+
+def control_settings(config: EdgeConfig, source: ModelSource) -> ControlProcessSettings:
+    """What the control process runs, derived from the validated configuration."""
+    daemon = config.daemon
+    feedforward = config.safety.gravity_feedforward
+    if not config.sim.use_gantry and feedforward is FeedforwardJoints.ALL:
+        feedforward = FeedforwardJoints.UPPER_BODY
+    stack = StackConfig(
+        sim=replace(config.sim, mode=SimMode.REALTIME),
+        supervisor=replace(
+            config.safety.supervisor, heartbeat_timeout_s=daemon.heartbeat_timeout_s
+        ),
+        loop=replace(config.loop, realtime=config.realtime if daemon.realtime else None),
+        pd_tracker=config.pd_tracker,
+        gravity_feedforward=feedforward,
+    )
+    return ControlProcessSettings(
+        run_dir=str(daemon.run_dir),
+        source=source,
+        stack=stack,
+        latch_path=config.safety.estop_latch_path,
+        sonic=config.sonic,
+        shutdown_mode=Mode.HOLD if daemon.shutdown_mode == "hold" else Mode.DAMP,
+    )
+
+
+class LoopProgress:
+    """Healthy when the control process is alive, its state fresh and its ticks advancing."""
+
+    def __init__(self, link: ZmqControlLink, max_state_age_ms: float) -> None:
+        self._link = link
+        self._max_age_ms = max_state_age_ms
+        self._last_ticks = -1
+
+    def is_ready(self) -> bool:
+        status = self._link.status()
+        return status.is_alive and status.state_age_ms <= self._max_age_ms
+
+    def is_healthy(self) -> bool:
+        status = self._link.status()
+        progressed = status.ticks > self._last_ticks
+        self._last_ticks = status.ticks
+        return status.is_alive and progressed
+
+
+def status_text(status: ControlStatus) -> str:
+    if not status.is_alive:
+        return "control process down"
+    package = status.loaded_package or "-"
+    frame = f" frame {status.track_frame}/{status.track_frames}" if status.track_frame >= 0 else ""
+    return f"mode {status.mode} ({status.last_cause}); package {package}{frame}"
+
+
+async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
+    """Run the service until SIGTERM/SIGINT. Returns the exit status."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    settings = control_settings(config, options.source)
+    process = ControlProcess(settings, LinkConfig())
+    process.start()
+    store = PackageStore(
+        PackageStoreConfig(
+            root=config.daemon.state_dir / "packages",
+            max_packages=config.store.max_packages,
+            max_total_bytes=config.store.max_total_bytes,
+        )
+    )
+    async with ZmqControlLink(
+        process=process, run_dir=settings.run_dir, config=LinkConfig()
+    ) as link:
+        supervisor_task = asyncio.create_task(process.supervise(), name="control-supervisor")
+        progress = LoopProgress(link, config.daemon.ready_max_state_age_ms)
+        library = PackageLibrary(
+            store=store,
+            config=PackageLibraryConfig(
+                model_source=options.source, feedforward=settings.stack.gravity_feedforward
+            ),
+            pinned_ids=lambda: {p for p in (link.status().loaded_package,) if p is not None},
+        )
+        # Everything that accepts work lives in this stack and closes before the control
+        # process is told to stop; the link stays open until then.
+        async with contextlib.AsyncExitStack() as adapters:
+            notifier = await adapters.enter_async_context(
+                SdNotifier.from_environment(service_environment(), is_healthy=progress.is_healthy)
+            )
+            await adapters.enter_async_context(IngestServer(library=library, config=config.ingest))
+            await adapters.enter_async_context(
+                AdminServer(run_dir=Path(settings.run_dir), link=link)
+            )
+            await adapters.enter_async_context(
+                FleetService(
+                    config=config.fleet, link=link, library=library, environ=service_environment()
+                )
+            )
+            ready = await _wait_ready(progress, stop, options.ready_timeout_s)
+            if ready:
+                notifier.ready(status_text(link.status()))
+                log.info("ready: %s", status_text(link.status()))
+                await _report_status(notifier, link, stop)
+            else:
+                log.error("control process not ready within %.0f s", options.ready_timeout_s)
+            notifier.stopping("stopping: bringing the robot to a safe mode")
+            started = time.monotonic()
+        # Adapters closed: the fleet saw OFFLINE, no upload or command is accepted any more.
+        stopped = await _stop_control(link, process, supervisor_task, started)
+    return 0 if ready and stopped else 1
+
+
+async def _wait_ready(progress: LoopProgress, stop: asyncio.Event, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not stop.is_set() and time.monotonic() < deadline:
+        if progress.is_ready():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def _report_status(notifier: SdNotifier, link: ZmqControlLink, stop: asyncio.Event) -> None:
+    """STATUS= whenever mode or package changes (checked every 100 ms) until asked to stop."""
+    last = ""
+    while not stop.is_set():
+        text = status_text(link.status())
+        if text != last:
+            notifier.status(text)
+            last = text
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.1)
+
+
+async def _stop_control(
+    link: ZmqControlLink, process: ControlProcess, supervisor: asyncio.Task[None], started: float
+) -> bool:
+    supervisor.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await supervisor
+    remaining = max(0.5, _SHUTDOWN_BUDGET_S - (time.monotonic() - started))
+    try:
+        answer = await asyncio.wait_for(link.shutdown(), remaining / 2)
+    except asyncio.TimeoutError:
+        answer = CommandResult(False, "no answer to the shutdown command")
+    await process.stop(remaining / 2)
+    if not answer.accepted:
+        log.error("control process refused to shut down: %s", answer.reason)
+    return answer.accepted
