@@ -126,7 +126,8 @@ class ControlServer:
             self._loop.supervisor.note_heartbeat(self._loop.clock.now_ns())
             return
         accepted, reason = self._apply(kind, message)
-        self._reply(identity, message.get("id"), accepted, reason)
+        data = self._timing_summary(message) if kind == "timing_summary" else None
+        self._reply(identity, message.get("id"), accepted, reason, data)
         self._publish_transitions()
         self._publish_status()
 
@@ -173,16 +174,33 @@ class ControlServer:
             if ok:
                 self._paused_frame = -1
             return ok, f"mode is {mode}; cannot resume"
+        if kind == "timing_summary":
+            return True, ""  # the figures ride on the answer (see _reply_data)
         if kind == "shutdown":
             self.is_stopping = True
             loop.stop()
             return True, ""
         return False, f"unknown command {kind!r}"
 
-    def _reply(self, identity: bytes, command_id: Any, accepted: bool, reason: str) -> None:
+    def _reply(
+        self,
+        identity: bytes,
+        command_id: Any,
+        accepted: bool,
+        reason: str,
+        data: dict[str, Any] | None = None,
+    ) -> None:
         answer = {"kind": "ack", "id": command_id, "accepted": accepted,
-                  "reason": "" if accepted else reason}  # fmt: skip
+                  "reason": "" if accepted else reason, "data": data}  # fmt: skip
         self._commands.send_multipart([identity, pack(answer)], zmq.NOBLOCK)
+
+    def _timing_summary(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Loop timing over the last ``ticks`` ticks (for benchmarks and diagnostics)."""
+        loop = self._loop
+        window = max(
+            1, min(int(message.get("ticks", 500)), loop.timing.count, loop.timing.capacity)
+        )
+        return summarize(loop.timing.rows()[-window:], loop.config.period_ns).as_dict()
 
     # ---------------------------------------------------------------- publishing
     def _after_tick(self) -> None:
