@@ -25,7 +25,7 @@ from controller.robot.base import F64, RobotBackend, RobotCommand, RobotState
 from controller.safety import Cause, Mode, Supervisor
 from controller.timing import TickTimingRing
 from controller.tracking import TrackingController
-from estimators.track import ReferenceTrack
+from estimators.track import TrackView
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class LoopConfig:
 class HandFeed(Protocol):
     """Supplies this tick's Dex3 targets from the track (shaped: limits, close ratio, step)."""
 
-    def targets(self, track: ReferenceTrack, frame: int, reference: F64, out: F64) -> None:
+    def targets(self, track: TrackView, frame: int, reference: F64, out: F64) -> None:
         """Write the (2, 7) targets for ``frame`` into ``out``; ``reference`` is the last
         hand command, from which the per-tick step is limited."""
         ...
@@ -59,7 +59,7 @@ class ShapedTrackHands:
     def __init__(self, shaper: HandCommandShaper | None = None) -> None:
         self.shaper = shaper if shaper is not None else HandCommandShaper()
 
-    def targets(self, track: ReferenceTrack, frame: int, reference: F64, out: F64) -> None:
+    def targets(self, track: TrackView, frame: int, reference: F64, out: F64) -> None:
         self.shaper.shape(track.hand_q[track.frame(frame)], reference, out)
 
 
@@ -93,7 +93,7 @@ class ControlLoop:
         self.proposal = RobotCommand()
         self.command = RobotCommand()
         self.timing = TickTimingRing(config.timing_capacity)
-        self.track: ReferenceTrack | None = None
+        self.track: TrackView | None = None
         self.frame = 0
         """Frame of the track the current (or last) TRACK tick used."""
         self.ticks = 0
@@ -103,16 +103,19 @@ class ControlLoop:
         self._is_stopping = False
 
     # --------------------------------------------- requests (between ticks, same thread)
-    def load_track(self, track: ReferenceTrack) -> None:
+    def load_track(self, track: TrackView) -> None:
         """Make ``track`` the one the next ``start_track`` plays; precomputes off the tick."""
         self.controller.prepare(track)
         self.track = track
 
-    def start_track(self, start_frame: int = 0) -> bool:
-        """HOLD -> TRACK with the loaded track, from ``start_frame`` (a resumed pause)."""
+    def start_track(self, start_frame: int = 0, *, is_streaming: bool = False) -> bool:
+        """HOLD -> TRACK with the loaded track, from ``start_frame`` (a resumed pause).
+
+        ``is_streaming``: the track grows while it plays, and the supervisor watches it go stale.
+        """
         if self.track is None or not 0 <= start_frame < self.track.n_frames:
             return False
-        if not self.supervisor.request_track(self.clock.now_ns()):
+        if not self.supervisor.request_track(self.clock.now_ns(), is_streaming=is_streaming):
             return False
         self.controller.start(self.track, self.state)
         self._next_frame = start_frame

@@ -19,7 +19,7 @@ from controller.embodiment import g1
 from controller.robot.base import F64, RobotCommand, RobotState
 from controller.safety import Cause
 from controller.tracking import ControllerKind
-from estimators.track import TRACK_FPS, ReferenceTrack
+from estimators.track import TRACK_FPS, TrackView
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,10 @@ class PdTracker:
         self._model = model
         self._config = config
         self._gravity = GravityModel(model, config.feedforward) if model is not None else None
-        self._prepared: tuple[ReferenceTrack, F64, F64] | None = None
-        self._active: tuple[ReferenceTrack, F64, F64] | None = None
+        self._prepared: tuple[TrackView, F64, F64] | None = None
+        self._active: tuple[TrackView, F64, F64] | None = None
 
-    def prepare(self, track: ReferenceTrack) -> None:
+    def prepare(self, track: TrackView) -> None:
         """Precompute velocity and torque feed-forward for ``track`` (off the control path).
 
         A track that carries ``dq_hw`` and ``tau_ff_hw`` (computed by the daemon) is used as is,
@@ -62,7 +62,7 @@ class PdTracker:
             dq = np.zeros_like(dq)
         self._prepared = (track, dq, tau)
 
-    def start(self, track: ReferenceTrack, state: RobotState) -> None:
+    def start(self, track: TrackView, state: RobotState) -> None:
         if self._prepared is None or self._prepared[0] is not track:
             self.prepare(track)  # a late prepare costs time in this one tick; callers avoid it
         self._active = self._prepared

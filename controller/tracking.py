@@ -12,7 +12,7 @@ from typing import Protocol
 
 from controller.robot.base import RobotCommand, RobotState
 from controller.safety import Cause
-from estimators.track import ReferenceTrack
+from estimators.track import TrackView
 
 
 class ControllerKind(enum.Enum):
@@ -21,7 +21,7 @@ class ControllerKind(enum.Enum):
 
 
 class TrackingController(Protocol):
-    """Follows a ``ReferenceTrack`` one 50 Hz frame at a time."""
+    """Follows a reference track (complete or streamed) one 50 Hz frame at a time."""
 
     kind: ControllerKind
 
@@ -30,11 +30,11 @@ class TrackingController(Protocol):
         """After ``step``: None when the proposal is usable, else why not (the supervisor damps)."""
         ...
 
-    def prepare(self, track: ReferenceTrack) -> None:
+    def prepare(self, track: TrackView) -> None:
         """Precompute per-track data when a track is loaded, off the control path."""
         ...
 
-    def start(self, track: ReferenceTrack, state: RobotState) -> None:
+    def start(self, track: TrackView, state: RobotState) -> None:
         """Called once on entering TRACK (e.g. heading alignment, history reset). May allocate."""
         ...
 

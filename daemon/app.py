@@ -33,6 +33,7 @@ from daemon.ingest_zmq import IngestServer
 from daemon.package_library import PackageLibrary, PackageLibraryConfig
 from daemon.package_store import PackageStore, PackageStoreConfig
 from daemon.sd_notify import SdNotifier
+from daemon.streaming import StreamingInput
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def control_settings(config: EdgeConfig, source: ModelSource) -> ControlProcessS
         latch_path=config.safety.estop_latch_path,
         sonic=config.sonic,
         shutdown_mode=Mode.HOLD if daemon.shutdown_mode == "hold" else Mode.DAMP,
+        state_publish_endpoint=daemon.state_publish_endpoint,
     )
 
 
@@ -140,6 +142,10 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
                     config=config.fleet, link=link, library=library, environ=service_environment()
                 )
             )
+            if config.streaming is not None:
+                await adapters.enter_async_context(
+                    StreamingInput(config=config.streaming, link=link)
+                )
             ready = await _wait_ready(progress, stop, options.ready_timeout_s)
             if ready:
                 notifier.ready(status_text(link.status()))

@@ -69,6 +69,8 @@ class DaemonSettings(BaseModel):
     """READY=1 waits for robot state at least this fresh."""
     realtime: bool = True
     """Ask for SCHED_FIFO, mlockall and a frozen GC in the control process."""
+    state_publish_endpoint: str | None = None
+    """ZeroMQ PUB of per-tick robot state (msgpack) for visualisers, e.g. "tcp://*:5557"."""
 
 
 class SafetySettings(BaseModel):

@@ -25,11 +25,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import zmq
 import zmq.asyncio
 
 from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, STATUS_SOCKET, endpoint
-from controller.ipc.wire import WireError, encode_track, pack, unpack
+from controller.ipc.wire import WireError, encode_array, encode_track, pack, unpack
 from controller.process.main import ControlProcessSettings
 from daemon.control_link import (
     CommandKind,
@@ -190,6 +192,19 @@ class ZmqControlLink:
     async def load_track(self, package_id: str, track: ReferenceTrack) -> CommandResult:
         encoded = await asyncio.to_thread(encode_track, track)
         return await self._request({"kind": "load_track", "track": encoded})
+
+    async def stream(
+        self, frame_index: npt.NDArray[np.int64], rows: ReferenceTrack, *, start: bool
+    ) -> CommandResult:
+        message = {
+            "kind": "stream_start" if start else "stream_append",
+            "frame_index": encode_array(frame_index),
+            "track": encode_track(rows),
+        }
+        return await self._request(message)
+
+    async def stop_stream(self) -> CommandResult:
+        return await self._request({"kind": "stream_stop"})
 
     async def shutdown(self) -> CommandResult:
         return await self._request({"kind": "shutdown"})

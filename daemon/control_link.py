@@ -17,6 +17,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from estimators.track import ReferenceTrack
 
 
@@ -99,6 +102,14 @@ class ControlLink(Protocol):
         ...
 
     async def load_track(self, package_id: str, track: ReferenceTrack) -> CommandResult: ...
+
+    async def stream(
+        self, frame_index: npt.NDArray[np.int64], rows: ReferenceTrack, *, start: bool
+    ) -> CommandResult:
+        """Streamed frames (by producer frame index); ``start`` begins tracking them (HOLD only)."""
+        ...
+
+    async def stop_stream(self) -> CommandResult: ...
 
     def status(self) -> ControlStatus:
         """The newest snapshot (``is_alive`` False while the control process is down)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -96,3 +97,40 @@ class ReferenceTrack:
     def frame(self, index: int) -> int:
         """Clamp a frame index into the track: frames past the end hold the last frame."""
         return 0 if index < 0 else min(index, self.n_frames - 1)
+
+
+class TrackView(Protocol):
+    """What the control tick reads from a track: a complete ``ReferenceTrack`` or a growing
+    stream (``controller.streaming.StreamTrack``). Index rows only through ``frame``."""
+
+    @property
+    def package_id(self) -> str: ...
+
+    @property
+    def q_hw(self) -> F64: ...
+
+    @property
+    def hand_q(self) -> F64: ...
+
+    @property
+    def hand_state(self) -> npt.NDArray[np.int8]: ...
+
+    @property
+    def smpl_joints_local(self) -> F64: ...
+
+    @property
+    def root_quat_wxyz(self) -> F64: ...
+
+    @property
+    def dq_hw(self) -> F64 | None: ...
+
+    @property
+    def tau_ff_hw(self) -> F64 | None: ...
+
+    @property
+    def n_frames(self) -> int: ...
+
+    @property
+    def wrist_isaac(self) -> F64: ...
+
+    def frame(self, index: int) -> int: ...

@@ -33,6 +33,8 @@ class ControlProcessSettings:
     shutdown_mode: Mode = Mode.DAMP
     """What the robot is left in when the daemon stops it: HOLD or DAMP."""
     shutdown_ticks: int = 10
+    state_publish_endpoint: str | None = None
+    """Per-tick robot state for visualisers (ZeroMQ PUB, msgpack); None: not published."""
     log_level: int = logging.INFO
 
 
@@ -48,7 +50,12 @@ def run_control_process(settings: ControlProcessSettings) -> int:
     stack = build_sim_stack(
         settings.source, settings.stack, latch_path=settings.latch_path, controller=controller
     )
-    server = ControlServer(stack.loop, ServerConfig(run_dir=settings.run_dir))
+    server = ControlServer(
+        stack.loop,
+        ServerConfig(
+            run_dir=settings.run_dir, state_publish_endpoint=settings.state_publish_endpoint
+        ),
+    )
     stack.loop.waiter = server
     if settings.stack.supervisor.heartbeat_timeout_s is not None:
         stack.supervisor.note_heartbeat(stack.clock.now_ns())

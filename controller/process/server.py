@@ -18,10 +18,12 @@ import numpy as np
 import zmq
 
 from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, STATUS_SOCKET, endpoint
-from controller.ipc.wire import WireError, decode_track, pack, unpack
+from controller.ipc.wire import WireError, decode_array, decode_track, pack, unpack
 from controller.loop import ControlLoop
 from controller.safety import Cause, Mode
+from controller.streaming import StreamTrack
 from controller.timing import summarize
+from controller.tracking import ControllerKind
 from estimators.track import TrackError
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,9 @@ class ServerConfig:
     status_period_s: float = 0.1
     spin_s: float = 0.0003
     """Spin (polling without blocking) this long before each deadline for a prompt tick."""
+    state_publish_endpoint: str | None = None
+    """Where to publish per-tick robot state (msgpack) for visualisers, like SONIC's
+    ``g1_debug`` output; None publishes nothing."""
 
 
 class ControlServer:
@@ -52,6 +57,8 @@ class ControlServer:
         self._next_status_ns = 0
         self._last_estop_written_ns = 0
         self._paused_frame = -1
+        self._stream_track: StreamTrack | None = None
+        self._state_pub = self._bind_state_pub(config.state_publish_endpoint)
         self._err = np.zeros(29)
         self._sq_err_sum = 0.0
         self._sq_err_count = 0
@@ -66,9 +73,19 @@ class ControlServer:
         socket.bind(endpoint(self._config.run_dir, name))
         return socket
 
+    def _bind_state_pub(self, endpoint_: str | None) -> zmq.Socket[bytes] | None:
+        if endpoint_ is None:
+            return None
+        socket: zmq.Socket[bytes] = self._ctx.socket(zmq.PUB)
+        socket.setsockopt(zmq.LINGER, 0)
+        socket.setsockopt(zmq.SNDHWM, 50)  # a slow visualiser loses ticks, never slows us
+        socket.bind(endpoint_)
+        return socket
+
     def close(self) -> None:
-        for socket in (self._estop, self._commands, self._status):
-            socket.close(linger=0)
+        for socket in (self._estop, self._commands, self._status, self._state_pub):
+            if socket is not None:
+                socket.close(linger=0)
 
     # ---------------------------------------------------------------- TickWaiter
     def wait_until(self, deadline_ns: int) -> None:
@@ -174,6 +191,13 @@ class ControlServer:
             if ok:
                 self._paused_frame = -1
             return ok, f"mode is {mode}; cannot resume"
+        if kind in ("stream_start", "stream_append"):
+            return self._stream(kind, message)
+        if kind == "stream_stop":
+            if self._stream_track is None or loop.track is not self._stream_track:
+                return False, "no stream is running"
+            self._stream_track = None
+            return sup.request_stop_track(now), f"mode is {mode}"
         if kind == "timing_summary":
             return True, ""  # the figures ride on the answer (see _reply_data)
         if kind == "shutdown":
@@ -181,6 +205,37 @@ class ControlServer:
             loop.stop()
             return True, ""
         return False, f"unknown command {kind!r}"
+
+    def _stream(self, kind: str, message: dict[str, Any]) -> tuple[bool, str]:
+        """Streamed reference frames (SONIC protocol producers, decoded by the daemon)."""
+        loop, sup = self._loop, self._loop.supervisor
+        now = loop.clock.now_ns()
+        try:
+            rows = decode_track(message.get("track"))
+            indices = decode_array(message.get("frame_index")).astype(np.int64)
+        except (WireError, TrackError) as exc:
+            return False, f"stream frames rejected: {exc}"
+        if kind == "stream_start":
+            if loop.controller.kind is ControllerKind.SONIC:
+                return False, "streamed references drive the PD tracker only in this version"
+            if sup.mode is not Mode.HOLD:
+                return False, f"mode is {sup.mode.name}; a stream starts only from HOLD"
+            stream = StreamTrack(package_id=rows.package_id)
+            stream.write(indices, rows)
+            loop.load_track(stream)
+            if not loop.start_track(is_streaming=True):
+                return False, f"mode is {sup.mode.name}; cannot start the stream"
+            self._stream_track = stream
+            self._paused_frame = -1
+            return True, ""
+        stream_track = self._stream_track
+        if stream_track is None:
+            return False, "no stream is running"
+        if id(loop.track) != id(stream_track):  # (id: keeps mypy's narrowing of stream_track)
+            return False, "the stream was replaced or stopped"
+        stream_track.write(indices, rows)
+        sup.note_reference(now)
+        return True, ""
 
     def _reply(
         self,
@@ -209,10 +264,31 @@ class ControlServer:
             np.subtract(loop.state.q, loop.track.q_hw[loop.frame], out=self._err)
             self._sq_err_sum += float(np.dot(self._err, self._err))
             self._sq_err_count += 1
+        if self._state_pub is not None:
+            self._publish_robot_state(self._state_pub)
         if loop.supervisor.log.count != self._published_transitions:
             self._publish_transitions()
         if time.monotonic_ns() >= self._next_status_ns:
             self._publish_status()
+
+    def _publish_robot_state(self, socket: zmq.Socket[bytes]) -> None:
+        """One msgpack map per tick: arrays as raw little-endian float64 bytes."""
+        loop = self._loop
+        state, command = loop.state, loop.command
+        message = {
+            "kind": "robot_state",
+            "tick": loop.ticks,
+            "stamp_ns": state.stamp_ns,
+            "mode": loop.supervisor.mode.name,
+            "frame": loop.frame if loop.supervisor.mode is Mode.TRACK else -1,
+            "q": state.q.tobytes(),
+            "dq": state.dq.tobytes(),
+            "imu_quat_wxyz": state.imu_quat_wxyz.tobytes(),
+            "hand_q": state.hand_q.tobytes(),
+            "q_target": command.q.tobytes(),
+            "hand_q_target": command.hand_q.tobytes(),
+        }
+        socket.send(pack(message), zmq.NOBLOCK)
 
     def _publish_transitions(self) -> None:
         log_ = self._loop.supervisor.log

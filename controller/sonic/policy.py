@@ -30,7 +30,7 @@ from controller.sonic.obs_config import ENCODER_CONFIGS, NUM_SMPL_JOINTS
 from controller.sonic.observations import DecoderObservation, EncoderObservation, PelvisFrame
 from controller.sonic.rotations import quat_to_matrix
 from controller.tracking import ControllerKind
-from estimators.track import ReferenceTrack
+from estimators.track import ReferenceTrack, TrackView
 from models import EncoderVariant, InferenceError, Session
 from models.contracts import (
     SONIC_DECODER_OUTPUT_NAME,
@@ -104,7 +104,7 @@ class SonicPolicy:
             heading_only=self._encoder_obs is not None
             and self._encoder_obs.config.smpl.anchor_heading_only
         )
-        self._prepared: ReferenceTrack | None = None
+        self._prepared: TrackView | None = None
         self._align_pending = True
         # Scratch for the finiteness checks (see ``_all_finite``).
         self._finite_proprio = np.zeros(self._decoder_obs.proprio.shape, dtype=np.bool_)
@@ -169,8 +169,14 @@ class SonicPolicy:
         """Supply the token used in token mode (64 floats, e.g. from ZMQ protocol v4)."""
         np.copyto(self._external_token, np.reshape(token, SONIC_TOKEN_DIM))
 
-    def prepare(self, track: ReferenceTrack) -> None:
-        """Precompute the encoder's per-frame references for ``track`` (off the control path)."""
+    def prepare(self, track: TrackView) -> None:
+        """Precompute the encoder's per-frame references for ``track`` (off the control path).
+
+        Raises:
+            TypeError: a growing (streamed) track; SONIC needs the whole track up front here.
+        """
+        if not isinstance(track, ReferenceTrack):
+            raise TypeError("the SONIC policy tracks complete tracks only, not a growing stream")
         if self._encoder_obs is not None:
             joints = track.smpl_joints_local.reshape(track.n_frames, 3 * NUM_SMPL_JOINTS)
             self._encoder_obs.bind_track(
@@ -180,7 +186,7 @@ class SonicPolicy:
             )
         self._prepared = track
 
-    def start(self, track: ReferenceTrack, state: RobotState) -> None:
+    def start(self, track: TrackView, state: RobotState) -> None:
         """Clear all history; the heading is aligned on the first step (its frame and pose)."""
         if self._prepared is not track:
             self.prepare(track)  # a late prepare costs time here; callers prepare on load
