@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from controller.robot.model_source import ModelNotFoundError, resolve_model
-from daemon.config import DEFAULT_CONFIG_PATH, ConfigError, EdgeConfig, load_config
+from daemon.config import DEFAULT_CONFIG_PATH, ConfigError, EdgeConfig, load_config, masked
 from daemon.package_cli import add_package_commands
 from models.engines_cli import add_engine_commands
 
@@ -208,7 +208,7 @@ def _load(path: Path | None, overrides: dict[str, Any]) -> EdgeConfig:
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
     config = load_config(args.file, required=True)
-    print(json.dumps(config.model_dump(mode="json"), indent=2))
+    print(json.dumps(masked(config.model_dump(mode="json")), indent=2))
     return EXIT_OK
 
 

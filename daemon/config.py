@@ -191,3 +191,27 @@ def service_environment() -> dict[str, str]:
 
     names = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "CREDENTIALS_DIRECTORY")
     return {name: os.environ[name] for name in names if name in os.environ}
+
+
+_SECRET_WORDS = ("password", "secret", "token", "api_key", "private")
+_REFERENCE_SUFFIXES = ("_file", "_credential", "_path", "_dir")
+
+
+def masked(values: Any, key: str = "") -> Any:
+    """A JSON-ready copy of ``values`` with every secret value replaced by ``"***"``.
+
+    A key naming a secret (password, secret, token, API key, private key) is masked unless it
+    only *refers* to one (``..._file``, ``..._credential``): those say where, not what.
+    """
+    lowered = key.lower()
+    if (
+        any(word in lowered for word in _SECRET_WORDS)
+        and not lowered.endswith(_REFERENCE_SUFFIXES)
+        and values not in (None, "")
+    ):
+        return "***"
+    if isinstance(values, dict):
+        return {k: masked(v, k) for k, v in values.items()}
+    if isinstance(values, list):
+        return [masked(v, key) for v in values]
+    return values

@@ -6,6 +6,7 @@ model resolution against the file system (tmp_path). Nothing is faked.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from controller.robot.model_source import ModelKind, ModelNotFoundError, resolve_model
 from controller.robot.mujoco_backend import SimMode
 from daemon.cli import main
-from daemon.config import ConfigError, load_config
+from daemon.config import ConfigError, load_config, masked
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -107,3 +108,24 @@ def test_config_check_prints_the_effective_configuration(
     path = write(tmp_path, "[safety.supervisor]\nramp_time_s = 2.0\n")
     assert main(["config", "check", str(path)]) == 0
     assert '"ramp_time_s": 2.0' in capsys.readouterr().out
+
+
+def test_the_shipped_example_configuration_is_valid() -> None:
+    example = Path(__file__).resolve().parents[3] / "systemd" / "edge.toml"
+    config = load_config(example, required=True)
+    assert config.fleet.broker.port == 1883
+
+
+def test_config_check_masks_secrets_but_not_where_they_live() -> None:
+    values = {
+        "broker": {"password": "hunter2", "password_file": "/etc/pw", "host": "h"},
+        "curve": {"secret_key": "abc", "public_key": "pub"},
+        "api_token": "t0k",
+    }
+    out = masked(values)
+    assert out["broker"]["password"] == "***"
+    assert out["broker"]["password_file"] == "/etc/pw"
+    assert out["curve"]["secret_key"] == "***"
+    assert out["curve"]["public_key"] == "pub"
+    assert out["api_token"] == "***"
+    assert "hunter2" not in json.dumps(out)
