@@ -1,0 +1,406 @@
+"""The fleet interface: VDA 5050 version 3 over MQTT 5, plus telemetry and package uploads.
+
+VDA 5050 is not a safety standard, and MQTT is not a safety channel. The on-robot supervisor
+in the control process stays the authority: everything here asks it for things and reports
+what it decided. An ``emergencyStop`` instant action is a convenience stop; it is nevertheless
+sent to the control process straight from the message handler, ahead of any queued work.
+
+Topics, under ``<interfaceName>/v3/<manufacturer>/<serialNumber>/`` (``FleetConfig.topics``):
+
+========================  =========  ====  ========  ==========================================
+topic                     direction  QoS   retained  content
+========================  =========  ====  ========  ==========================================
+connection                robot ->   1     yes       ONLINE after connecting, OFFLINE on an
+                                                     orderly shutdown, CONNECTION_BROKEN (will)
+state                     robot ->   0     yes       on every relevant change, figures at
+                                                     ``info_interval_s``, at least every 30 s
+factsheet                 robot ->   0     yes       on connect and on factsheetRequest
+instantActions            -> robot   1               VDA 5050 instant actions (JSON)
+telemetry                 robot ->   0     no        non-VDA JSON at ``telemetry_rate_hz``
+motionPackages            -> robot   1               non-VDA: one binary motion package
+motionPackages/answers    robot ->   1     no        non-VDA JSON answer per upload, or on the
+                                                     upload's MQTT 5 response topic with its
+                                                     correlation data
+========================  =========  ====  ========  ==========================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from types import TracebackType
+from typing import Any
+
+from daemon.control_link import ControlLink, ControlStatus
+from daemon.motion_library import IngestResult, MotionLibrary
+from daemon.mqtt_adapter import Incoming, MqttAdapter, Outgoing, Subscription
+from daemon.vda5050.actions import parse_instant_actions
+from daemon.vda5050.aio import wait_event
+from daemon.vda5050.config import PROTOCOL_VERSION, FleetConfig
+from daemon.vda5050.executor import StepRunner
+from daemon.vda5050.fleet_state import FleetState, Step, relevant_part
+from daemon.vda5050.header import HeaderFactory
+from daemon.vda5050.messages import (
+    ConnectionState,
+    connection_message,
+    encode,
+    factsheet_message,
+    package_answer_message,
+    state_message,
+    telemetry_message,
+)
+from daemon.vda5050.robot_view import RobotExtras
+
+log = logging.getLogger(__name__)
+
+_STATUS_POLL_S = 0.05
+"""How often the control status snapshot is read for state changes (it arrives at >= 10 Hz)."""
+_STOP_TIMEOUT_S = 1.0
+"""How long shutdown waits for its tasks (the daemon has 5 s for all of its shutdown)."""
+ESTOP_SOURCE = "fleet"
+"""The ``source`` passed to ``ControlLink.estop`` for an e-stop from the fleet interface."""
+
+
+@dataclass(frozen=True)
+class _Upload:
+    payload: bytes
+    response_topic: str | None
+    correlation: bytes | None
+    refusal: IngestResult | None = None
+    """Set when the upload is answered without validation (too large, too many pending)."""
+
+
+def _status_key(status: ControlStatus) -> tuple[object, ...]:
+    return (
+        status.is_alive,
+        status.mode,
+        status.last_cause,
+        status.is_estopped,
+        status.is_paused,
+        status.loaded_package,
+        status.restarts,
+    )
+
+
+class FleetService:
+    """VDA 5050 v3 over MQTT 5 for one robot (see the module docstring for the topics).
+
+    Args:
+        config: Topics, broker, timing and limits.
+        link: The control process.
+        library: Validates and stores uploaded packages; turns them into tracks.
+        extra_status: Polled for battery figures, operating mode and extra information.
+        versions: ``factsheet.mobileRobotConfiguration.versions`` (default: this package's
+            version and the VDA 5050 version).
+        clock: Wall-clock time for message timestamps (UTC).
+        environ: Where the broker password's systemd credential directory is looked up.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: FleetConfig,
+        link: ControlLink,
+        library: MotionLibrary,
+        extra_status: Callable[[], RobotExtras] | None = None,
+        versions: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._config = config
+        self._link = link
+        self._library = library
+        self._extra_status = extra_status or RobotExtras
+        self._versions = dict(versions) if versions is not None else _default_versions()
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self.topics = config.topics
+        self.state = FleetState(config=config)
+        self._headers = HeaderFactory(
+            manufacturer=config.manufacturer, serial_number=config.serial_number
+        )
+        self._wake = asyncio.Event()
+        self._steps: asyncio.Queue[Step] = asyncio.Queue()
+        self._uploads: asyncio.Queue[_Upload] = asyncio.Queue()
+        self._pending_uploads = 0
+        self._runner = StepRunner(
+            state=self.state, link=link, library=library, on_change=self._wake.set
+        )
+        self._is_state_forced = False
+        self._is_factsheet_due = False
+        self._last_relevant: dict[str, Any] | None = None
+        self._last_information: Any = None
+        self._last_state_s = float("-inf")
+        self._last_info_s = float("-inf")
+        self._message_count = 0
+        self.adapter = MqttAdapter(
+            broker=config.broker,
+            client_id=config.client_id,
+            subscriptions=(
+                Subscription(self.topics.instant_actions, qos=1, priority=0),
+                Subscription(self.topics.packages, qos=1, priority=1),
+            ),
+            will=lambda: self._connection(ConnectionState.CONNECTION_BROKEN),
+            on_connect=self._on_connect,
+            name="fleet-mqtt",
+            environ=environ,
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> FleetService:
+        self.state.on_status(self._link.status())
+        await self.adapter.__aenter__()
+        self._spawn("fleet-messages", self._read_messages())
+        self._spawn("fleet-steps", self._run_steps())
+        self._spawn("fleet-events", self._read_events())
+        self._spawn("fleet-status", self._poll_status())
+        self._spawn("fleet-state", self._publish_states())
+        self._spawn("fleet-uploads", self._answer_uploads())
+        if self._config.telemetry_rate_hz > 0:
+            self._spawn("fleet-telemetry", self._publish_telemetry())
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=_STOP_TIMEOUT_S)
+            for task in stuck:
+                log.error("fleet task %s did not stop in time", task.get_name())
+        # Orderly shutdown: OFFLINE (retained) first, then a clean DISCONNECT (no will).
+        await self.adapter.close(farewell=[self._connection(ConnectionState.OFFLINE)])
+
+    def _spawn(self, name: str, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine, name=name)
+        task.add_done_callback(_report_crash)
+        self._tasks.append(task)
+
+    # ------------------------------------------------------------------ fleet -> robot
+    async def _read_messages(self) -> None:
+        async for message in self.adapter.messages():
+            if message.topic == self.topics.instant_actions:
+                await self._on_instant_actions(message.payload)
+            elif message.topic == self.topics.packages:
+                self._on_package(message)
+
+    async def _on_instant_actions(self, payload: bytes) -> None:
+        self._message_count += 1
+        config = self._config
+        parsed = parse_instant_actions(
+            payload,
+            manufacturer=config.manufacturer,
+            serial_number=config.serial_number,
+            max_bytes=config.max_message_bytes,
+            max_actions=config.max_actions_per_message,
+            sequence=self._message_count,
+        )
+        estop_error = None
+        if parsed.has_emergency_stop:
+            # First, before anything else: no queue between this handler and the link.
+            try:
+                await self._link.estop(ESTOP_SOURCE)
+            # The boundary: a transport failure of the link is not part of the Protocol, and an
+            # e-stop that could not be sent must be reported FAILED rather than end the service.
+            except Exception as exc:
+                estop_error = str(exc) or type(exc).__name__
+                log.critical("fleet e-stop could not be sent: %s", estop_error)
+            else:
+                log.warning("fleet e-stop sent to the control process")
+        reaction = self.state.receive(parsed, estop_error=estop_error)
+        for step in reaction.steps:
+            self._steps.put_nowait(step)
+        if reaction.is_factsheet_requested:
+            self._is_factsheet_due = True
+        for rejected in parsed.rejected:
+            log.info("fleet action %s rejected: %s", rejected.action_id, rejected.description)
+        self._wake.set()
+
+    def _on_package(self, message: Incoming) -> None:
+        size = len(message.payload)
+        refusal = None
+        if size > self._config.max_package_bytes:
+            refusal = IngestResult(
+                False,
+                code="too_large",
+                detail=f"{size} bytes exceed the MQTT limit of {self._config.max_package_bytes}; "
+                "upload large packages over ZeroMQ",
+            )
+        elif self._pending_uploads >= self._config.max_pending_uploads:
+            refusal = IngestResult(False, code="busy", detail="too many uploads pending; retry")
+        self._uploads.put_nowait(
+            _Upload(message.payload, message.response_topic, message.correlation, refusal)
+        )
+        if refusal is None:
+            self._pending_uploads += 1
+
+    async def _answer_uploads(self) -> None:
+        while True:
+            upload = await self._uploads.get()
+            # Hashing megabytes would hold the event loop (and the e-stop path) for milliseconds.
+            sha256 = await asyncio.to_thread(_sha256_hex, upload.payload)
+            result = upload.refusal
+            if result is None:
+                try:
+                    result = await self._library.submit(
+                        upload.payload, source=f"mqtt:{self.topics.packages}"
+                    )
+                finally:
+                    self._pending_uploads -= 1
+            log.info(
+                "motion package upload (%d bytes, sha256 %s): %s",
+                len(upload.payload),
+                sha256[:12],
+                result.package_id if result.accepted else f"rejected [{result.code}]",
+            )
+            answer = package_answer_message(
+                self._headers,
+                result,
+                self._clock(),
+                sha256=sha256,
+                size_bytes=len(upload.payload),
+                correlation=upload.correlation.hex() if upload.correlation else None,
+            )
+            await self.adapter.publish(
+                Outgoing(
+                    upload.response_topic or self.topics.package_answers,
+                    encode(answer),
+                    qos=1,
+                    correlation=upload.correlation,
+                )
+            )
+
+    async def _run_steps(self) -> None:
+        while True:
+            step = await self._steps.get()
+            await self._runner.run(step)
+
+    # ------------------------------------------------------------------ control process in
+    async def _read_events(self) -> None:
+        loop = asyncio.get_running_loop()
+        async for event in self._link.events():
+            for step in self.state.on_event(event):
+                self._steps.put_nowait(step)
+            # Every supervisor transition gets a state message of its own (with its mode and
+            # cause), even when several arrive within ``min_state_interval_s``.
+            await self._publish_state_if_due(loop.time())
+
+    async def _poll_status(self) -> None:
+        previous: tuple[object, ...] = ()
+        while True:
+            status = self._link.status()
+            self.state.on_status(status)
+            key = _status_key(status)
+            if key != previous:
+                previous = key
+                self._wake.set()
+            await asyncio.sleep(_STATUS_POLL_S)
+
+    # ------------------------------------------------------------------ robot -> fleet
+    async def _on_connect(self) -> None:
+        while not await self.adapter.publish(self._connection(ConnectionState.ONLINE)):
+            if not self.adapter.is_connected:
+                return  # the next connection publishes it
+            await asyncio.sleep(0.5)
+        self._is_factsheet_due = True
+        self._is_state_forced = True
+        self._wake.set()
+
+    def _connection(self, state: ConnectionState) -> Outgoing:
+        message = connection_message(self._headers, state, self._clock())
+        return Outgoing(self.topics.connection, encode(message), qos=1, is_retained=True)
+
+    async def _publish_states(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await wait_event(self._wake, self._seconds_until_due(loop.time()))
+            self._wake.clear()
+            if self._is_factsheet_due and self.adapter.is_connected:
+                self._is_factsheet_due = not await self._publish_factsheet()
+            await self._publish_state_if_due(loop.time())
+            await asyncio.sleep(self._config.min_state_interval_s)
+
+    def _seconds_until_due(self, now_s: float) -> float:
+        due = self._last_state_s + self._config.state_interval_s
+        if self._config.info_interval_s > 0:
+            due = min(due, self._last_info_s + self._config.info_interval_s)
+        return min(max(due - now_s, 0.01), self._config.state_interval_s)
+
+    async def _publish_state_if_due(self, now_s: float) -> None:
+        if not self.adapter.is_connected:
+            return
+        body = self.state.state_body(self._extra_status())
+        relevant = relevant_part(body)
+        config = self._config
+        forced = self.state.take_state_request() or self._is_state_forced
+        is_due = (
+            forced
+            or relevant != self._last_relevant
+            or now_s >= self._last_state_s + config.state_interval_s
+            or (
+                config.info_interval_s > 0
+                and now_s >= self._last_info_s + config.info_interval_s
+                and body["information"] != self._last_information
+            )
+        )
+        if not is_due:
+            return
+        message = state_message(self._headers, body, self._clock())
+        if await self.adapter.publish(
+            Outgoing(self.topics.state, encode(message), qos=0, is_retained=True)
+        ):
+            self._is_state_forced = False
+            self._last_relevant = relevant
+            self._last_information = body["information"]
+            self._last_state_s = self._last_info_s = now_s
+        else:
+            self._is_state_forced = self._is_state_forced or forced
+
+    async def _publish_factsheet(self) -> bool:
+        message = factsheet_message(
+            self._headers, self._config, self._clock(), versions=self._versions
+        )
+        return await self.adapter.publish(
+            Outgoing(self.topics.factsheet, encode(message), qos=0, is_retained=True)
+        )
+
+    async def _publish_telemetry(self) -> None:
+        loop = asyncio.get_running_loop()
+        period_s = 1.0 / self._config.telemetry_rate_hz
+        next_s = loop.time()
+        while True:
+            next_s += period_s
+            if self.adapter.is_connected:
+                message = telemetry_message(self._headers, self._link.status(), self._clock())
+                await self.adapter.publish(Outgoing(self.topics.telemetry, encode(message)))
+            delay_s = next_s - loop.time()
+            if delay_s < 0:  # fell behind (e.g. while reconnecting): do not burst to catch up
+                next_s, delay_s = loop.time(), 0.0
+            await asyncio.sleep(delay_s)
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    """A fleet task must not die quietly: the fleet interface would look alive but be deaf."""
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("fleet task %s died", task.get_name(), exc_info=task.exception())
+
+
+def _default_versions() -> dict[str, str]:
+    try:
+        own = metadata.version("exoactor-edge")
+    except metadata.PackageNotFoundError:
+        own = "unknown"
+    return {"exoactor-edge": own, "vda5050": PROTOCOL_VERSION}

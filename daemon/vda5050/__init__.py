@@ -1,0 +1,36 @@
+"""VDA 5050 version 3 for this robot, sans-I/O: configuration, headers, messages, instant
+action parsing and the fleet-facing state model.
+
+Layout: ``config`` (topics, broker, timing), ``header`` (headerId per topic, timestamps),
+``actions`` (supported instant actions and their parser), ``tracker`` (instantActionStates),
+``robot_view`` (supervisor mode -> errors, safetyState), ``fleet_state`` (the model),
+``executor`` (runs the model's steps against a ``ControlLink``), ``messages`` (builders).
+``fleet_client`` is the one module here that does I/O: the fleet controller side, used by
+``scripts/fleet_sim.py`` and tests. The MQTT wiring is ``daemon.fleet_mqtt``.
+"""
+
+from daemon.vda5050.actions import ActionType, ErrorType, parse_instant_actions
+from daemon.vda5050.config import BrokerConfig, FleetConfig, TlsConfig, Topics
+from daemon.vda5050.errors import BrokerCredentialError, FleetConfigError, FleetTimeoutError
+from daemon.vda5050.fleet_state import FleetState, Step, StepKind
+from daemon.vda5050.robot_view import OperatingMode, RobotExtras
+from daemon.vda5050.tracker import ActionStatus
+
+__all__ = [
+    "ActionStatus",
+    "ActionType",
+    "BrokerConfig",
+    "BrokerCredentialError",
+    "ErrorType",
+    "FleetConfig",
+    "FleetConfigError",
+    "FleetState",
+    "FleetTimeoutError",
+    "OperatingMode",
+    "RobotExtras",
+    "Step",
+    "StepKind",
+    "TlsConfig",
+    "Topics",
+    "parse_instant_actions",
+]

@@ -1,0 +1,390 @@
+"""A small VDA 5050 fleet controller for one robot: the logic behind ``scripts/fleet_sim.py``.
+
+It is the other side of ``daemon.fleet_mqtt``: it sends instant actions (QoS 1 with a message
+expiry), uploads motion packages (answered on an MQTT 5 response topic with correlation data),
+and records every state, connection, factsheet and telemetry message so callers can wait for a
+condition::
+
+    async with FleetClient(config=fleet_config) as fleet:
+        action_id = await fleet.instant_action("startMotion", {"packageId": "wave"})
+        await fleet.wait_action(action_id, {"FINISHED"}, timeout_s=30)
+
+This module does I/O (through ``daemon.mqtt_adapter``); the rest of the package does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from types import TracebackType
+from typing import Any
+
+from daemon.mqtt_adapter import Incoming, MqttAdapter, Outgoing, Subscription
+from daemon.vda5050.aio import wait_event, wait_future
+from daemon.vda5050.config import FleetConfig
+from daemon.vda5050.errors import FleetTimeoutError
+from daemon.vda5050.header import HeaderFactory
+from daemon.vda5050.messages import encode, instant_action, instant_actions_message
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+
+_HISTORY = 2000
+"""Messages kept per topic kind (a long ``watch`` must not grow without bound)."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message the client received."""
+
+    kind: str
+    """``connection``, ``state``, ``factsheet``, ``telemetry`` or ``answer``."""
+    topic: str
+    message: Message
+    is_retained: bool
+    received_s: float
+    """Event-loop time of arrival."""
+
+
+@dataclass(frozen=True)
+class PackageAnswer:
+    """The robot's answer to an upload."""
+
+    accepted: bool
+    package_id: str | None
+    code: str | None
+    field: str | None
+    detail: str
+    message: Message
+
+
+class FleetClient:
+    """Fleet-side MQTT client for the robot that ``config`` describes.
+
+    Args:
+        config: The robot's fleet configuration (topics, identity, broker).
+        client_id: This client's MQTT id (default: a unique ``fleet-sim-...``).
+        connect_timeout_s: ``__aenter__`` raises ``FleetTimeoutError`` if not connected by then.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: FleetConfig,
+        client_id: str | None = None,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        self._config = config
+        self.topics = config.topics
+        self._client_id = client_id or f"fleet-sim-{uuid.uuid4().hex[:12]}"
+        self._connect_timeout_s = connect_timeout_s
+        self._headers = HeaderFactory(
+            manufacturer=config.manufacturer, serial_number=config.serial_number
+        )
+        self._response_topic = f"{self.topics.package_answers}/{self._client_id}"
+        self._kinds = {
+            self.topics.connection: "connection",
+            self.topics.state: "state",
+            self.topics.factsheet: "factsheet",
+            self.topics.telemetry: "telemetry",
+            self.topics.package_answers: "answer",
+            self._response_topic: "answer",
+        }
+        self.received: list[Received] = []
+        """Every message received, oldest first (bounded to the newest few thousand)."""
+        self._offset = 0
+        """How many old records were trimmed from the front of ``received``."""
+        self._changed = asyncio.Event()
+        self._answers: dict[bytes, asyncio.Future[PackageAnswer]] = {}
+        self._ids = 0
+        self.adapter = MqttAdapter(
+            broker=config.broker,
+            client_id=self._client_id,
+            subscriptions=[Subscription(t, qos=1) for t in self._kinds],
+            name="fleet-client",
+        )
+        self._reader: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> FleetClient:
+        await self.adapter.__aenter__()
+        self._reader = asyncio.create_task(self._read(), name="fleet-client-reader")
+        if not await self.adapter.wait_connected(self._connect_timeout_s):
+            await self.__aexit__(None, None, None)
+            raise FleetTimeoutError("broker connection", self._connect_timeout_s)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        await self.adapter.close()
+
+    # ------------------------------------------------------------------ commands
+    async def instant_action(
+        self, action_type: str, parameters: Mapping[str, Any] | None = None
+    ) -> str:
+        """Send one instant action; returns its actionId."""
+        self._ids += 1
+        action_id = f"{action_type}-{self._client_id}-{self._ids}"
+        await self.instant_actions([instant_action(action_type, action_id, parameters)])
+        return action_id
+
+    async def instant_actions(self, actions: list[Message]) -> None:
+        """Send a list of raw ``instantActions.actions`` entries in one message."""
+        now = datetime.now(timezone.utc)
+        await self.publish_raw(encode(instant_actions_message(self._headers, actions, now)))
+
+    async def publish_raw(self, payload: bytes) -> None:
+        """Publish bytes on the robot's instantActions topic as they are (tests: malformed)."""
+        sent = await self.adapter.publish(
+            Outgoing(
+                self.topics.instant_actions,
+                payload,
+                qos=1,
+                expiry_s=self._config.command_expiry_s,
+            )
+        )
+        if not sent:
+            raise FleetTimeoutError(
+                "acknowledgement of instantActions", self._config.broker.publish_timeout_s
+            )
+
+    async def upload(self, data: bytes, *, timeout_s: float = 30.0) -> PackageAnswer:
+        """Upload one motion package and wait for the robot's answer."""
+        correlation = uuid.uuid4().bytes
+        future: asyncio.Future[PackageAnswer] = asyncio.get_running_loop().create_future()
+        self._answers[correlation] = future
+        try:
+            sent = await self.adapter.publish(
+                Outgoing(
+                    self.topics.packages,
+                    data,
+                    qos=1,
+                    expiry_s=self._config.command_expiry_s,
+                    response_topic=self._response_topic,
+                    correlation=correlation,
+                )
+            )
+            if not sent:
+                raise FleetTimeoutError(
+                    "acknowledgement of the upload", self._config.broker.publish_timeout_s
+                )
+            answer = await wait_future(future, timeout_s)
+            if answer is None:
+                raise FleetTimeoutError("package answer", timeout_s)
+            return answer
+        finally:
+            self._answers.pop(correlation, None)
+
+    # ------------------------------------------------------------------ observations
+    def messages_of(self, kind: str) -> list[Message]:
+        return [r.message for r in self.received if r.kind == kind]
+
+    @property
+    def latest_state(self) -> Message | None:
+        return self._latest("state")
+
+    @property
+    def latest_connection(self) -> Message | None:
+        return self._latest("connection")
+
+    @property
+    def factsheet(self) -> Message | None:
+        return self._latest("factsheet")
+
+    async def wait_for(
+        self, kind: str, predicate: Callable[[Message], bool], timeout_s: float
+    ) -> Message:
+        """The first message of ``kind`` (the newest one received so far, or a later one)
+        for which ``predicate`` holds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        position = max(self._offset, self._last_position(kind))
+        while True:
+            for _, record in self._since(position):
+                if record.kind == kind and predicate(record.message):
+                    return record.message
+            position = self._offset + len(self.received)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise FleetTimeoutError(kind, timeout_s)
+            self._changed.clear()
+            await wait_event(self._changed, remaining)
+
+    async def wait_state(self, predicate: Callable[[Message], bool], timeout_s: float) -> Message:
+        return await self.wait_for("state", predicate, timeout_s)
+
+    async def wait_connection(self, connection_state: str, timeout_s: float) -> Message:
+        return await self.wait_for(
+            "connection", lambda m: m.get("connectionState") == connection_state, timeout_s
+        )
+
+    async def wait_action(
+        self, action_id: str, statuses: Collection[str], timeout_s: float
+    ) -> Message:
+        """The action's state entry once its status is one of ``statuses``."""
+        state = await self.wait_state(lambda m: action_status(m, action_id) in statuses, timeout_s)
+        return action_state(state, action_id) or {}
+
+    async def states(self) -> AsyncIterator[Message]:
+        """Every state message from now on (the newest one first, if any)."""
+        position = max(self._offset, self._last_position("state"))
+        while True:
+            for _, record in self._since(position):
+                if record.kind == "state":
+                    yield record.message
+            position = self._offset + len(self.received)
+            self._changed.clear()
+            await self._changed.wait()
+
+    # ------------------------------------------------------------------ internals
+    def _latest(self, kind: str) -> Message | None:
+        for record in reversed(self.received):
+            if record.kind == kind:
+                return record.message
+        return None
+
+    def _last_position(self, kind: str) -> int:
+        """Absolute position of the newest message of ``kind`` (-1: none)."""
+        for index in range(len(self.received) - 1, -1, -1):
+            if self.received[index].kind == kind:
+                return self._offset + index
+        return -1
+
+    def _since(self, position: int) -> list[tuple[int, Received]]:
+        """Records from absolute ``position`` on (those already trimmed are gone)."""
+        start = max(position - self._offset, 0)
+        return [(self._offset + i, r) for i, r in enumerate(self.received[start:], start)]
+
+    async def _read(self) -> None:
+        loop = asyncio.get_running_loop()
+        async for incoming in self.adapter.messages():
+            kind = self._kinds.get(incoming.topic)
+            if kind is None:
+                continue
+            try:
+                message = json.loads(incoming.payload)
+            except ValueError:
+                log.warning("not JSON on %s", incoming.topic)
+                continue
+            if not isinstance(message, dict):
+                continue
+            self._record(Received(kind, incoming.topic, message, incoming.is_retained, loop.time()))
+            if kind == "answer":
+                self._resolve_answer(incoming, message)
+
+    def _record(self, record: Received) -> None:
+        self.received.append(record)
+        if len(self.received) > _HISTORY:
+            # Waiters hold absolute positions (offset + index), which a trim does not move.
+            del self.received[: _HISTORY // 2]
+            self._offset += _HISTORY // 2
+        self._changed.set()
+
+    def _resolve_answer(self, incoming: Incoming, message: Message) -> None:
+        future = self._answers.get(incoming.correlation or b"")
+        if future is None or future.done():
+            return
+        future.set_result(
+            PackageAnswer(
+                accepted=bool(message.get("accepted")),
+                package_id=message.get("packageId"),
+                code=message.get("code"),
+                field=message.get("field"),
+                detail=str(message.get("detail") or ""),
+                message=message,
+            )
+        )
+
+
+def action_state(state: Message, action_id: str) -> Message | None:
+    """The ``instantActionStates`` entry of ``action_id`` in a state message."""
+    for entry in state.get("instantActionStates", []):
+        if entry.get("actionId") == action_id:
+            return dict(entry)
+    return None
+
+
+def action_status(state: Message, action_id: str) -> str | None:
+    entry = action_state(state, action_id)
+    return entry.get("actionStatus") if entry else None
+
+
+def control_mode(state: Message) -> str | None:
+    """The supervisor mode this daemon reports in ``state.information`` (controlMode)."""
+    for info in state.get("information", []):
+        if info.get("infoType") == "controlMode":
+            descriptor = info.get("infoDescriptor")
+            return descriptor if isinstance(descriptor, str) else None
+    return None
+
+
+def errors_for(state: Message, action_id: str) -> list[Message]:
+    """The ``errors`` entries that reference ``action_id``."""
+    return [
+        dict(error)
+        for error in state.get("errors", [])
+        if {"referenceKey": "actionId", "referenceValue": action_id}
+        in error.get("errorReferences", [])
+    ]
+
+
+async def action_progress(
+    fleet: FleetClient, action_id: str, timeout_s: float
+) -> AsyncIterator[Message]:
+    """Each state message in which the action's status changed, until FINISHED or FAILED.
+
+    Raises:
+        FleetTimeoutError: the action did not end within ``timeout_s``.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    last: str | None = None
+    while True:
+        state = await fleet.wait_state(
+            _status_changed(action_id, last), max(deadline - loop.time(), 0.0)
+        )
+        last = action_status(state, action_id)
+        yield state
+        if last in ("FINISHED", "FAILED"):
+            return
+
+
+def _status_changed(action_id: str, seen: str | None) -> Callable[[Message], bool]:
+    return lambda m: action_status(m, action_id) not in (None, seen)
+
+
+def summarize_state(state: Message) -> str:
+    """One line: supervisor mode, package, pause, e-stop, errors, live actions (no figures)."""
+    mode, cause, package = "?", "?", ""
+    for info in state.get("information", []):
+        if info.get("infoType") == "controlMode":
+            mode = str(info.get("infoDescriptor"))
+            refs = {r["referenceKey"]: r["referenceValue"] for r in info.get("infoReferences", [])}
+            cause, package = refs.get("cause", "?"), refs.get("package", "")
+    estop = state.get("safetyState", {}).get("activeEmergencyStop", "?")
+    errors = ",".join(f"{e['errorType']}/{e['errorLevel']}" for e in state.get("errors", []))
+    live = ",".join(
+        f"{a.get('actionType', '?')}:{a['actionStatus']}"
+        for a in state.get("instantActionStates", [])
+        if a.get("actionStatus") not in ("FINISHED", "FAILED")
+    )
+    return (
+        f"mode={mode} cause={cause} package={package or '-'} "
+        f"paused={'yes' if state.get('paused') else 'no'} estop={estop} "
+        f"errors=[{errors}] running=[{live}]"
+    )

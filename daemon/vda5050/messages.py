@@ -1,0 +1,220 @@
+"""Builders for every message on the wire: VDA 5050 ``connection``, ``state``, ``factsheet``,
+``instantActions`` (fleet side), and the non-VDA ``telemetry`` and package answers.
+
+Each builder returns a JSON-ready dict; ``encode`` turns one into the payload bytes. Headers come
+from a ``HeaderFactory`` so headerIds count per topic.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from daemon.control_link import ControlStatus
+from daemon.motion_library import IngestResult
+from daemon.vda5050.actions import ACTION_SPECS, ActionSpec, ActionType
+from daemon.vda5050.config import FleetConfig
+from daemon.vda5050.header import HeaderFactory, Topic
+
+
+class ConnectionState(enum.Enum):
+    ONLINE = "ONLINE"
+    OFFLINE = "OFFLINE"
+    CONNECTION_BROKEN = "CONNECTION_BROKEN"
+
+
+def encode(message: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON; refuses NaN/Infinity, which are not JSON."""
+    return json.dumps(message, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def connection_message(
+    headers: HeaderFactory, state: ConnectionState, now: datetime
+) -> dict[str, Any]:
+    return {**headers.header(Topic.CONNECTION, now), "connectionState": state.value}
+
+
+def state_message(headers: HeaderFactory, body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """A ``state`` message: ``FleetState.state_body`` under a fresh header."""
+    return {**headers.header(Topic.STATE, now), **body}
+
+
+def instant_actions_message(
+    headers: HeaderFactory, actions: list[dict[str, Any]], now: datetime
+) -> dict[str, Any]:
+    return {**headers.header(Topic.INSTANT_ACTIONS, now), "actions": actions}
+
+
+def instant_action(
+    action_type: str,
+    action_id: str,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    descriptor: str | None = None,
+) -> dict[str, Any]:
+    """One entry of ``instantActions.actions``."""
+    action: dict[str, Any] = {
+        "actionId": action_id,
+        "actionType": action_type,
+        "blockingType": "NONE",
+    }
+    if parameters:
+        action["actionParameters"] = [{"key": k, "value": v} for k, v in parameters.items()]
+    if descriptor is not None:
+        action["actionDescriptor"] = descriptor
+    return action
+
+
+def telemetry_message(
+    headers: HeaderFactory, status: ControlStatus, now: datetime
+) -> dict[str, Any]:
+    """The non-VDA ``telemetry`` message (10 Hz): loop timing and tracking figures.
+
+    Units are in the keys; a figure that is not known (e.g. state age before the first robot
+    state) is null.
+    """
+    timing = status.timing
+    return {
+        **headers.header(Topic.TELEMETRY, now),
+        "isAlive": status.is_alive,
+        "mode": status.mode,
+        "lastCause": status.last_cause,
+        "isEstopped": status.is_estopped,
+        "isPaused": status.is_paused,
+        "packageId": status.loaded_package,
+        "trackFrame": status.track_frame,
+        "trackFrames": status.track_frames,
+        "trackingRmsRad": _finite(status.tracking_rms_rad),
+        "ticks": status.ticks,
+        "stateAgeMs": _finite(status.state_age_ms),
+        "restarts": status.restarts,
+        "timing": {
+            "latenessP50Ms": _finite(timing.lateness_p50_ms),
+            "latenessP99Ms": _finite(timing.lateness_p99_ms),
+            "latenessMaxMs": _finite(timing.lateness_max_ms),
+            "computeP99Ms": _finite(timing.compute_p99_ms),
+            "misses": timing.misses,
+            "ticks": timing.ticks,
+        },
+    }
+
+
+def package_answer_message(
+    headers: HeaderFactory,
+    result: IngestResult,
+    now: datetime,
+    *,
+    sha256: str,
+    size_bytes: int,
+    correlation: str | None,
+) -> dict[str, Any]:
+    """The answer to one motion package upload (non-VDA).
+
+    ``accepted`` with ``packageId``, or rejected with the validation ``code`` (and ``field``,
+    ``detail``). ``sha256`` (hex, of the uploaded bytes) and ``correlation`` (the MQTT 5
+    correlation data, hex) let an uploader match the answer to its upload.
+    """
+    return {
+        **headers.header(Topic.PACKAGE_ANSWERS, now),
+        "accepted": result.accepted,
+        "packageId": result.package_id,
+        "code": result.code,
+        "field": result.field,
+        "detail": result.detail,
+        "sha256": sha256,
+        "sizeBytes": size_bytes,
+        "correlation": correlation,
+    }
+
+
+def factsheet_message(
+    headers: HeaderFactory,
+    config: FleetConfig,
+    now: datetime,
+    *,
+    versions: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The ``factsheet``: the custom actions with their parameters, limits and timing.
+
+    The G1 is a humanoid that this daemon does not navigate: no orders, maps or zones; speeds
+    are 0 because the robot does not drive under fleet control.
+    """
+    return {
+        **headers.header(Topic.FACTSHEET, now),
+        "typeSpecification": {
+            "seriesName": config.series_name,
+            "seriesDescription": (
+                "Unitree G1 humanoid running exoactor-edge: whole-body motions from motion "
+                "packages under an on-robot safety supervisor"
+            ),
+            "mobileRobotKinematics": "LEGGED",
+            "mobileRobotClass": "HUMANOID",
+            "maximumLoadMass": config.maximum_load_mass_kg,
+            "localizationTypes": [],
+            "navigationTypes": [],
+        },
+        "physicalParameters": {
+            "minimumSpeed": 0.0,
+            "maximumSpeed": 0.0,
+            "maximumAcceleration": 0.0,
+            "maximumDeceleration": 0.0,
+            "minimumHeight": config.height_m,
+            "maximumHeight": config.height_m,
+            "width": config.width_m,
+            "length": config.length_m,
+        },
+        "protocolLimits": {
+            "maximumStringLengths": {"maximumMessageLength": config.max_message_bytes},
+            "maximumArrayLengths": {
+                "instantActions": config.max_actions_per_message,
+                "state.instantActionStates": config.instant_action_history,
+                "order.nodes": 0,
+                "order.edges": 0,
+            },
+            "timing": {
+                "minimumOrderInterval": 0.0,
+                "minimumStateInterval": config.min_state_interval_s,
+                "defaultStateInterval": config.state_interval_s,
+            },
+        },
+        "protocolFeatures": {
+            "optionalParameters": [],
+            "mobileRobotActions": [_action_entry(t, s) for t, s in ACTION_SPECS.items()],
+        },
+        "mobileRobotGeometry": {},
+        "loadSpecification": {},
+        "mobileRobotConfiguration": {
+            "versions": [{"key": k, "value": v} for k, v in (versions or {}).items()],
+        },
+    }
+
+
+def _action_entry(action_type: ActionType, spec: ActionSpec) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "actionType": action_type.value,
+        "actionDescription": spec.description,
+        "actionScopes": ["INSTANT"],
+        "blockingTypes": ["NONE"],
+        "pauseAllowed": spec.is_pause_allowed,
+        "cancelAllowed": spec.is_cancel_allowed,
+        "actionResult": spec.result,
+    }
+    if spec.parameters:
+        entry["actionParameters"] = [
+            {
+                "key": p.key,
+                "valueDataType": p.value_type.value,
+                "description": p.description,
+                "isOptional": p.is_optional,
+            }
+            for p in spec.parameters
+        ]
+    return entry
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
