@@ -25,6 +25,7 @@ from controller.robot.model_source import ModelSource
 from controller.robot.mujoco_backend import SimMode
 from controller.safety import Mode
 from daemon.admin import AdminServer
+from daemon.aio import wait_event
 from daemon.config import EdgeConfig, service_environment
 from daemon.control_ipc import ControlProcess, LinkConfig, ZmqControlLink
 from daemon.control_link import CommandResult, ControlStatus
@@ -177,8 +178,7 @@ async def _report_status(notifier: SdNotifier, link: ZmqControlLink, stop: async
         if text != last:
             notifier.status(text)
             last = text
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), 0.1)
+        await wait_event(stop, 0.1)  # not wait_for: it can swallow a cancellation (gh-86296)
 
 
 async def _stop_control(

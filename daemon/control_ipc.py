@@ -33,6 +33,7 @@ import zmq.asyncio
 from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, STATUS_SOCKET, endpoint
 from controller.ipc.wire import WireError, encode_array, encode_track, pack, unpack
 from controller.process.main import ControlProcessSettings
+from daemon.aio import wait_future
 from daemon.control_link import (
     CommandKind,
     CommandResult,
@@ -75,9 +76,10 @@ class ControlProcess:
         run_dir = Path(self._settings.run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         settings_file = run_dir / "control-settings.pickle"
+        settings = replace(self._settings, parent_pid=os.getpid())
         fd = os.open(settings_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
-            pickle.dump(self._settings, f)
+            pickle.dump(settings, f)
         env = dict(os.environ)
         # numpy's BLAS worker threads are not real-time: none in the control process.
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -181,10 +183,12 @@ class ZmqControlLink:
 
     # ------------------------------------------------------------------ ControlLink
     async def estop(self, source: str) -> None:
-        await self._estop.send(source.encode("utf-8"))
+        # The send time orders it against a reset already queued on the command socket.
+        await self._estop.send(pack({"kind": "estop", "source": source,
+                                     "sent_ns": time.monotonic_ns()}))  # fmt: skip
 
     async def command(self, kind: CommandKind, *, start_frame: int = 0) -> CommandResult:
-        message: dict[str, Any] = {"kind": kind.value}
+        message: dict[str, Any] = {"kind": kind.value, "sent_ns": time.monotonic_ns()}
         if kind is CommandKind.START_TRACK:
             message["start_frame"] = start_frame
         return await self._request(message)
@@ -234,11 +238,14 @@ class ZmqControlLink:
         self._pending[command_id] = future
         try:
             await self._commands.send(pack(message))
-            return await asyncio.wait_for(future, self._config.command_timeout_s)
-        except asyncio.TimeoutError:
-            return CommandResult(False, "the control process did not answer in time")
+            # not wait_for: it can swallow a cancellation on 3.10/3.11 (CPython gh-86296)
+            result = await wait_future(future, self._config.command_timeout_s)
         finally:
             self._pending.pop(command_id, None)
+        if result is None:
+            future.cancel()
+            return CommandResult(False, "the control process did not answer in time")
+        return result
 
     async def _read_acks(self) -> None:
         while True:

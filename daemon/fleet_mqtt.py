@@ -36,11 +36,11 @@ from importlib import metadata
 from types import TracebackType
 from typing import Any
 
+from daemon.aio import wait_event
 from daemon.control_link import ControlLink, ControlStatus
 from daemon.motion_library import IngestResult, MotionLibrary
 from daemon.mqtt_adapter import Incoming, MqttAdapter, Outgoing, Subscription
 from daemon.vda5050.actions import parse_instant_actions
-from daemon.vda5050.aio import wait_event
 from daemon.vda5050.config import PROTOCOL_VERSION, FleetConfig
 from daemon.vda5050.executor import StepRunner
 from daemon.vda5050.fleet_state import FleetState, Step, relevant_part

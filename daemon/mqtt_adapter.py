@@ -36,7 +36,7 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from daemon.vda5050.aio import wait_event
+from daemon.aio import wait_event
 from daemon.vda5050.config import BrokerConfig, TlsConfig
 from daemon.vda5050.errors import BrokerCredentialError
 

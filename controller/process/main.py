@@ -7,8 +7,11 @@ to the configured safe mode (HOLD or DAMP) before the process exits.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +39,10 @@ class ControlProcessSettings:
     state_publish_endpoint: str | None = None
     """Per-tick robot state for visualisers (ZeroMQ PUB, msgpack); None: not published."""
     log_level: int = logging.INFO
+    parent_pid: int | None = None
+    """The daemon's pid: if it is gone (or dies later), this process damps and exits."""
+    orphan_damping_ticks: int = 25
+    """Ticks of damping written before exiting because the daemon died (0.5 s)."""
 
 
 def run_control_process(settings: ControlProcessSettings) -> int:
@@ -59,13 +66,52 @@ def run_control_process(settings: ControlProcessSettings) -> int:
     stack.loop.waiter = server
     if settings.stack.supervisor.heartbeat_timeout_s is not None:
         stack.supervisor.note_heartbeat(stack.clock.now_ns())
+    orphaned = _die_with_parent(stack.loop, settings.parent_pid)
     try:
-        stack.loop.run()  # returns once the server has asked the loop to stop
-        _leave_safe(stack.loop, settings)
+        if not orphaned.is_set:
+            stack.loop.run()  # returns once told to stop (shutdown command or SIGTERM)
+        if orphaned.is_set:
+            # The daemon is gone and a restarted one will start its own control process:
+            # damp for a moment, then leave the robot to it (never two writers for long).
+            stack.supervisor.request_damp(stack.clock.now_ns())
+            stack.loop.run(max_ticks=settings.orphan_damping_ticks)
+            log.error("the daemon died: damped and stopped")
+        else:
+            _leave_safe(stack.loop, settings)
     finally:
         server.close()
         stack.close()
     return 0
+
+
+class _Flag:
+    def __init__(self) -> None:
+        self.is_set = False
+
+
+def _die_with_parent(loop: ControlLoop, parent_pid: int | None) -> _Flag:
+    """SIGTERM (sent by the kernel when the daemon dies, or by anyone) stops the loop.
+
+    ``PR_SET_PDEATHSIG`` asks Linux to signal this process when its parent exits, so a daemon
+    killed with SIGKILL does not leave a control process driving the robot on its own.
+    """
+    flag = _Flag()
+
+    def on_term(signum: int, frame: object) -> None:
+        flag.is_set = True
+        loop.stop()
+
+    signal.signal(signal.SIGTERM, on_term)
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is not None:
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if parent_pid is not None and os.getppid() != parent_pid:
+        flag.is_set = True  # the daemon died before the request above took effect
+    return flag
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _leave_safe(loop: ControlLoop, settings: ControlProcessSettings) -> None:

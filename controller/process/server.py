@@ -56,6 +56,7 @@ class ControlServer:
         self._published_transitions = 0
         self._next_status_ns = 0
         self._last_estop_written_ns = 0
+        self._last_estop_sent_ns = 0
         self._paused_frame = -1
         self._stream_track: StreamTrack | None = None
         self._state_pub = self._bind_state_pub(config.state_publish_endpoint)
@@ -116,14 +117,21 @@ class ControlServer:
                     self._drain_estops()
 
     def _drain_estops(self) -> None:
-        sources = []
+        """Any message on the e-stop socket engages the e-stop, whatever its content."""
+        received = []
         while True:
             try:
-                sources.append(self._estop.recv(zmq.NOBLOCK))
+                received.append(self._estop.recv(zmq.NOBLOCK))
             except zmq.Again:
                 break
-        if not sources:
+        if not received:
             return
+        for data in received:
+            try:
+                sent_ns = int(unpack(data).get("sent_ns", 0))
+            except (WireError, TypeError, ValueError):
+                sent_ns = time.monotonic_ns()  # unreadable: as if sent now (safest)
+            self._last_estop_sent_ns = max(self._last_estop_sent_ns, sent_ns)
         if self._loop.supervisor.mode is not Mode.ESTOP:
             self._last_estop_written_ns = self._loop.estop_now(Cause.ESTOP_COMMAND)
         self._publish_transitions()
@@ -157,6 +165,9 @@ class ControlServer:
         if kind == "damp":
             return sup.request_damp(now), f"mode is {mode}"
         if kind == "reset_estop":
+            if int(message.get("sent_ns", 0)) < self._last_estop_sent_ns:
+                # The reset was queued before an e-stop that overtook it: it must not clear it.
+                return False, "an e-stop was sent after this reset; reset again"
             return sup.reset_estop(now), "no e-stop is engaged"
         if kind == "load_track":
             if sup.mode is Mode.TRACK:

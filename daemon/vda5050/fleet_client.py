@@ -25,8 +25,8 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
+from daemon.aio import wait_event, wait_future
 from daemon.mqtt_adapter import Incoming, MqttAdapter, Outgoing, Subscription
-from daemon.vda5050.aio import wait_event, wait_future
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.errors import FleetTimeoutError
 from daemon.vda5050.header import HeaderFactory

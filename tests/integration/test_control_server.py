@@ -1,0 +1,108 @@
+"""The control process's IPC server: e-stop priority and ordering against queued commands.
+
+Real: ZeroMQ ``ipc://`` sockets in tmp_path, the loop, supervisor and server. Faked: the robot
+(``FakeBackend`` from the controller unit tests) and nothing else.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zmq
+
+from controller.clock import MonotonicClock
+from controller.dynamics import FeedforwardJoints
+from controller.estop_latch import EstopLatch
+from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, endpoint
+from controller.ipc.wire import pack, unpack
+from controller.loop import ControlLoop, LoopConfig
+from controller.pd_tracker import PdTracker, PdTrackerConfig
+from controller.process.server import ControlServer, ServerConfig
+from controller.safety import Mode, Supervisor, SupervisorConfig
+from tests.unit.controller.conftest import FakeBackend, FakeClock
+
+pytestmark = pytest.mark.integration
+
+
+class WallClockBackend(FakeBackend):
+    """The fake robot, stamped with the real monotonic clock the server waits on."""
+
+    def read_state(self, out):  # type: ignore[no-untyped-def]
+        self.state.stamp_ns = time.monotonic_ns()
+        out.copy_from(self.state)
+
+
+def make_server(tmp_path: Path) -> tuple[ControlServer, ControlLoop, FakeBackend]:
+    clock = MonotonicClock()
+    backend = WallClockBackend(FakeClock(time.monotonic_ns()))
+    supervisor = Supervisor(SupervisorConfig(ramp_time_s=0.2), EstopLatch(tmp_path / "estop.json"))
+    loop = ControlLoop(
+        backend=backend,
+        supervisor=supervisor,
+        controller=PdTracker(None, PdTrackerConfig(feedforward=FeedforwardJoints.NONE)),
+        clock=clock,
+        waiter=None,  # type: ignore[arg-type]  # replaced by the server below
+        config=LoopConfig(),
+    )
+    server = ControlServer(loop, ServerConfig(run_dir=str(tmp_path)))
+    loop.waiter = server
+    return server, loop, backend
+
+
+def test_estop_overtakes_a_queued_reset_and_the_reset_is_refused(tmp_path: Path) -> None:
+    server, loop, backend = make_server(tmp_path)
+    ctx = zmq.Context.instance()
+    estop = ctx.socket(zmq.PUSH)
+    estop.connect(endpoint(str(tmp_path), ESTOP_SOCKET))
+    commands = ctx.socket(zmq.DEALER)
+    commands.connect(endpoint(str(tmp_path), COMMAND_SOCKET))
+    try:
+        loop.estop_now()  # engaged (e.g. by an earlier e-stop)
+        time.sleep(0.1)  # connections settle
+        reset_sent = time.monotonic_ns()
+        commands.send(pack({"kind": "reset_estop", "id": 1, "sent_ns": reset_sent}))
+        estop.send(pack({"kind": "estop", "source": "test", "sent_ns": reset_sent + 1}))
+        time.sleep(0.05)  # both are queued before the server polls
+        written_before = len(backend.written)
+        server.wait_until(time.monotonic_ns() + 30_000_000)
+        answer = unpack(commands.recv(zmq.NOBLOCK))
+        assert answer["accepted"] is False
+        assert "e-stop was sent after" in answer["reason"]
+        assert loop.supervisor.mode is Mode.ESTOP
+        assert len(backend.written) == written_before, "already in ESTOP: nothing new to write"
+        # A reset sent after the e-stop is accepted.
+        commands.send(pack({"kind": "reset_estop", "id": 2, "sent_ns": time.monotonic_ns()}))
+        server.wait_until(time.monotonic_ns() + 30_000_000)
+        assert unpack(commands.recv(zmq.NOBLOCK))["accepted"] is True
+        assert loop.supervisor.mode is Mode.DAMP
+    finally:
+        estop.close(0)
+        commands.close(0)
+        server.close()
+
+
+def test_an_estop_is_acted_on_between_ticks_and_damping_is_written_at_once(
+    tmp_path: Path,
+) -> None:
+    server, loop, backend = make_server(tmp_path)
+    ctx = zmq.Context.instance()
+    estop = ctx.socket(zmq.PUSH)
+    estop.connect(endpoint(str(tmp_path), ESTOP_SOCKET))
+    try:
+        loop.supervisor.request_enable(time.monotonic_ns())
+        loop.run(max_ticks=3)
+        time.sleep(0.05)
+        estop.send(b"garbage is still an e-stop")
+        deadline = time.monotonic_ns() + 200_000_000
+        server.wait_until(deadline)  # returns at the deadline, having served the e-stop
+        assert loop.supervisor.mode is Mode.ESTOP
+        last = backend.written[-1]
+        assert np.all(last.kp == 0.0)
+        assert np.all(last.kd > 0.0)
+        assert (tmp_path / "estop.json").exists(), "the latch is persisted"
+    finally:
+        estop.close(0)
+        server.close()
