@@ -14,7 +14,16 @@ $(STAMP): pyproject.toml scripts/install_system_deps.sh
 	bash scripts/install_system_deps.sh
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	# torch (CPU) only serves the smplx cross-check test and users' own SMPL files; the test
+	# skips without it. Pinned, and only where this workplace keeps its CPU wheel (CPython 3.11,
+	# x86-64): elsewhere pip would fetch a CUDA build of several GB.
+	$(PY) -c "import sys, platform; sys.exit(sys.version_info[:2] != (3, 11) or platform.machine() != 'x86_64')" \
+		&& $(PY) -m pip install -q torch==2.13.0 \
+		|| echo "torch 2.13.0 CPU not installed: the smplx cross-check will skip"
+	$(PY) -m pip install -q -e '.[dev,systemd]'
+	# smplx requires torch: only with the pinned one present (never let it pull another).
+	$(PY) -c "import torch" 2>/dev/null && $(PY) -m pip install -q 'smplx>=0.1.28' \
+		|| echo "smplx not installed: the smplx cross-check will skip"
 	touch $(STAMP)
 
 demo: setup
