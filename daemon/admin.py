@@ -21,6 +21,7 @@ import zmq
 import zmq.asyncio
 
 from daemon.control_link import CommandKind, ControlLink
+from daemon.generation.activation import PackageActivator, answer_load_motion
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ ADMIN_SOCKET = "admin.sock"
 
 
 class AdminServer:
-    """Answers local requests: status, estop, reset, enable, damp."""
+    """Answers local requests: status, estop, reset, enable, damp, load_motion."""
 
     def __init__(
         self,
@@ -36,9 +37,11 @@ class AdminServer:
         run_dir: Path,
         link: ControlLink,
         extra_status: Callable[[], dict[str, Any]] | None = None,
+        activator: PackageActivator | None = None,
     ) -> None:
         self._path = run_dir / ADMIN_SOCKET
         self._link = link
+        self._activator = activator
         self._extra_status = extra_status
         self._ctx = zmq.asyncio.Context.instance()
         self._socket: Any = None
@@ -72,8 +75,11 @@ class AdminServer:
                 request = json.loads(raw)
                 command = request["command"] if isinstance(request, dict) else None
             except (ValueError, KeyError):
-                command = None
-            answer = await self._answer(command)
+                request, command = {}, None
+            if command == "load_motion" and self._activator is not None:
+                answer = await answer_load_motion(request, self._activator)
+            else:
+                answer = await self._answer(command)
             await self._socket.send(json.dumps(answer).encode())
 
     async def _answer(self, command: Any) -> dict[str, Any]:
@@ -93,14 +99,16 @@ class AdminServer:
         return {"ok": False, "reason": f"unknown command {command!r}"}
 
 
-async def admin_request(run_dir: Path, command: str, timeout_s: float = 3.0) -> dict[str, Any]:
+async def admin_request(
+    run_dir: Path, command: str, timeout_s: float = 3.0, **fields: Any
+) -> dict[str, Any]:
     """Client side, for the command line. Raises ``TimeoutError`` when no daemon answers."""
     ctx = zmq.asyncio.Context.instance()
     socket = ctx.socket(zmq.REQ)
     socket.setsockopt(zmq.LINGER, 0)
     try:
         socket.connect(f"ipc://{run_dir / ADMIN_SOCKET}")
-        await socket.send(json.dumps({"command": command}).encode())
+        await socket.send(json.dumps({"command": command, **fields}).encode())
         if not await socket.poll(int(timeout_s * 1000)):
             raise TimeoutError(f"no daemon answered on {run_dir / ADMIN_SOCKET}")
         answer: dict[str, Any] = json.loads(await socket.recv())

@@ -30,6 +30,7 @@ from daemon.config import EdgeConfig, service_environment
 from daemon.control_ipc import ControlProcess, LinkConfig, ZmqControlLink
 from daemon.control_link import CommandResult, ControlStatus
 from daemon.fleet_mqtt import FleetService
+from daemon.generation.activation import ControlLinkActivator
 from daemon.ingest_zmq import IngestServer
 from daemon.package_library import PackageLibrary, PackageLibraryConfig
 from daemon.package_store import PackageStore, PackageStoreConfig

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from controller.robot.model_source import ModelNotFoundError, resolve_model
 from daemon.config import DEFAULT_CONFIG_PATH, ConfigError, EdgeConfig, load_config, masked
+from daemon.generate_cli import add_generate_command
 from daemon.package_cli import add_package_commands
 from models.engines_cli import add_engine_commands
 
@@ -120,6 +121,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_package_commands(sub)
     add_engine_commands(sub)
+    add_generate_command(sub)
 
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(title="config commands", metavar="SUBCOMMAND")

@@ -23,6 +23,7 @@ from controller.realtime import RealtimeConfig
 from controller.robot.mujoco_backend import SimConfig
 from controller.safety import SupervisorConfig
 from controller.sonic.config import SonicConfig
+from daemon.generation.config import GenerationConfig
 from daemon.ingest_zmq import IngestConfig
 from daemon.sonic_stream import SonicStreamConfig
 from daemon.vda5050.config import FleetConfig
@@ -106,6 +107,8 @@ class EdgeConfig(BaseSettings):
     fleet: FleetConfig = Field(default_factory=FleetConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     store: StoreSettings = Field(default_factory=lambda: StoreSettings())
+    generation: GenerationConfig = Field(default_factory=GenerationConfig)
+    """Cloud generation stage (camera, embodiment transfer, planning, video, estimation)."""
     streaming: SonicStreamConfig | None = None
     """SONIC-protocol streaming input (teleoperation, webcam, VLA producers); off when unset."""
 
