@@ -137,7 +137,11 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
             )
             await adapters.enter_async_context(IngestServer(library=library, config=config.ingest))
             await adapters.enter_async_context(
-                AdminServer(run_dir=Path(settings.run_dir), link=link)
+                AdminServer(
+                    run_dir=Path(settings.run_dir),
+                    link=link,
+                    activator=ControlLinkActivator(link=link, library=library),
+                )
             )
             await adapters.enter_async_context(
                 FleetService(
