@@ -29,8 +29,9 @@ from daemon.aio import wait_event
 from daemon.config import EdgeConfig, service_environment
 from daemon.control_ipc import ControlProcess, LinkConfig, ZmqControlLink
 from daemon.control_link import CommandResult, ControlStatus
-from daemon.fleet_mqtt import FleetService
+from daemon.fleet_mqtt import FleetService, GenerationSetup
 from daemon.generation.activation import ControlLinkActivator
+from daemon.generation.camera import make_frame_source
 from daemon.ingest_zmq import IngestServer
 from daemon.package_library import PackageLibrary, PackageLibraryConfig
 from daemon.package_store import PackageStore, PackageStoreConfig
@@ -143,9 +144,20 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
                     activator=ControlLinkActivator(link=link, library=library),
                 )
             )
+            environment = service_environment()
+            credentials = environment.get("CREDENTIALS_DIRECTORY")
+            generation = GenerationSetup(
+                config=config.generation,
+                camera=make_frame_source(config.generation.camera, model_source=options.source),
+                credentials_dir=Path(credentials) if credentials else None,
+            )
             await adapters.enter_async_context(
                 FleetService(
-                    config=config.fleet, link=link, library=library, environ=service_environment()
+                    config=config.fleet,
+                    link=link,
+                    library=library,
+                    environ=environment,
+                    generation=generation,
                 )
             )
             if config.streaming is not None:

@@ -29,18 +29,27 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from daemon.aio import wait_event
-from daemon.control_link import ControlLink, ControlStatus
+from daemon.control_link import CommandKind, CommandResult, ControlLink, ControlStatus
+from daemon.generation.camera import FrameSource
+from daemon.generation.config import GenerationConfig
+from daemon.generation.errors import JobBusyError
+from daemon.generation.job import GenerationRunner
+from daemon.generation.manifest import JobStatus
+from daemon.generation.progress import JobProgress
+from daemon.generation.request import GenerationJob, GenerationRequest
 from daemon.motion_library import IngestResult, MotionLibrary
 from daemon.mqtt_adapter import Incoming, MqttAdapter, Outgoing, Subscription
-from daemon.vda5050.actions import parse_instant_actions
+from daemon.vda5050.actions import ErrorType, InstantAction, parse_instant_actions
 from daemon.vda5050.config import PROTOCOL_VERSION, FleetConfig
 from daemon.vda5050.executor import StepRunner
 from daemon.vda5050.fleet_state import FleetState, Step, relevant_part
@@ -55,6 +64,7 @@ from daemon.vda5050.messages import (
     telemetry_message,
 )
 from daemon.vda5050.robot_view import RobotExtras
+from estimators.package import CameraView
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +121,7 @@ class FleetService:
         versions: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] | None = None,
         environ: Mapping[str, str] | None = None,
+        generation: GenerationSetup | None = None,
     ) -> None:
         self._config = config
         self._link = link
@@ -150,9 +161,23 @@ class FleetService:
             environ=environ,
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self._generation_setup = generation
+        self._generation: GenerationRunner | None = None
+        self._jobs: dict[str, GenerationJob] = {}
+        self._generation_progress: dict[str, Any] | None = None
 
     async def __aenter__(self) -> FleetService:
         self.state.on_status(self._link.status())
+        setup = self._generation_setup
+        if setup is not None:
+            self._generation = GenerationRunner(
+                config=setup.config,
+                library=self._library,
+                activator=_FleetActivator(self),
+                camera=setup.camera,
+                credentials_dir=setup.credentials_dir,
+            )
+            await self._generation.__aenter__()
         await self.adapter.__aenter__()
         self._spawn("fleet-messages", self._read_messages())
         self._spawn("fleet-steps", self._run_steps())
@@ -170,6 +195,8 @@ class FleetService:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        for job in self._jobs.values():
+            job.cancel()
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -179,6 +206,8 @@ class FleetService:
                 log.error("fleet task %s did not stop in time", task.get_name())
         # Orderly shutdown: OFFLINE (retained) first, then a clean DISCONNECT (no will).
         await self.adapter.close(farewell=[self._connection(ConnectionState.OFFLINE)])
+        if self._generation is not None:
+            await self._generation.__aexit__(exc_type, exc, tb)
 
     def _spawn(self, name: str, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine, name=name)
@@ -219,10 +248,82 @@ class FleetService:
         reaction = self.state.receive(parsed, estop_error=estop_error)
         for step in reaction.steps:
             self._steps.put_nowait(step)
+        if reaction.is_generation_cancelled:
+            for job in self._jobs.values():
+                job.cancel()
+        for action in reaction.generations:
+            self._start_generation(action)
         if reaction.is_factsheet_requested:
             self._is_factsheet_due = True
         for rejected in parsed.rejected:
             log.info("fleet action %s rejected: %s", rejected.action_id, rejected.description)
+        self._wake.set()
+
+    # ------------------------------------------------------------------ generation jobs
+    def _start_generation(self, action: InstantAction) -> None:
+        """Run a ``generateMotion`` as a job of its own (minutes long; never blocks steps)."""
+        action_id = action.action_id
+        if self._generation is None:
+            self.state.generation_failed(
+                action_id, ErrorType.ACTION_REFUSED, "generation is not configured on this robot"
+            )
+            return
+        auto_start = action.parameters.get("autoStart", False)
+        try:
+            request = GenerationRequest(
+                instruction=action.text("instruction") or "",
+                view=CameraView(action.text("view") or "front"),
+                is_auto_start=auto_start is True,
+                job_id=_job_id(action_id),
+            )
+        except ValueError as exc:
+            self.state.generation_failed(action_id, ErrorType.INVALID_PARAMETER, str(exc))
+            return
+        try:
+            job = self._generation.start(
+                request, on_progress=lambda p: self._on_generation_progress(action_id, p)
+            )
+        except (JobBusyError, OSError) as exc:
+            self.state.generation_failed(action_id, ErrorType.ACTION_REFUSED, str(exc))
+            return
+        self._jobs[action_id] = job
+        self._spawn(f"fleet-generation-{job.job_id}", self._finish_generation(action_id, job))
+
+    def _on_generation_progress(self, action_id: str, progress: JobProgress) -> None:
+        percent = "" if progress.percent is None else f" {progress.percent:.0f}%"
+        retry = "" if progress.retry_in_s is None else f", retry in {progress.retry_in_s:.1f} s"
+        self.state.generation_progress(
+            action_id,
+            f"{progress.stage.value} {progress.state.value}{percent} (attempt "
+            f"{progress.attempt}, {progress.stage_elapsed_s:.1f} s{retry})",
+        )
+        self._generation_progress = {
+            "actionId": action_id,
+            "jobId": progress.job_id,
+            "stage": progress.stage.value,
+            "state": progress.state.value,
+            "attempt": progress.attempt,
+            "stageElapsedS": round(progress.stage_elapsed_s, 3),
+            "jobElapsedS": round(progress.job_elapsed_s, 3),
+            "percent": progress.percent,
+            "jobPercent": round(progress.job_percent, 1),
+        }
+        self._wake.set()
+
+    async def _finish_generation(self, action_id: str, job: GenerationJob) -> None:
+        try:
+            result = await job.wait()
+        finally:
+            self._jobs.pop(action_id, None)
+        if result.status is JobStatus.SUCCEEDED:
+            what = "started" if result.is_started else "loaded" if result.is_loaded else "stored"
+            self.state.generation_finished(action_id, f"package {result.package_id} {what}")
+        elif result.status is JobStatus.CANCELLED:
+            self.state.generation_failed(action_id, ErrorType.ACTION_REFUSED, "cancelled")
+        else:
+            error = result.error
+            reason = f"{error.stage.value}: {error.reason}" if error is not None else "failed"
+            self.state.generation_failed(action_id, ErrorType.ACTION_REFUSED, reason)
         self._wake.set()
 
     def _on_package(self, message: Incoming) -> None:
@@ -381,6 +482,7 @@ class FleetService:
             next_s += period_s
             if self.adapter.is_connected:
                 message = telemetry_message(self._headers, self._link.status(), self._clock())
+                message["generation"] = self._generation_progress
                 await self.adapter.publish(Outgoing(self.topics.telemetry, encode(message)))
             delay_s = next_s - loop.time()
             if delay_s < 0:  # fell behind (e.g. while reconnecting): do not burst to catch up
@@ -404,3 +506,51 @@ def _default_versions() -> dict[str, str]:
     except metadata.PackageNotFoundError:
         own = "unknown"
     return {"exoactor-edge": own, "vda5050": PROTOCOL_VERSION}
+
+
+@dataclass(frozen=True)
+class GenerationSetup:
+    """What the service needs to run ``generateMotion`` jobs."""
+
+    config: GenerationConfig
+    camera: FrameSource
+    credentials_dir: Path | None = None
+
+
+class _FleetActivator:
+    """Loads a generated package; with autoStart, ramps the robot if allowed, then starts it."""
+
+    def __init__(self, service: FleetService) -> None:
+        self._service = service
+
+    async def load(self, package_id: str) -> CommandResult:
+        service = self._service
+        if service._link.status().mode == "TRACK":
+            return CommandResult(False, "a motion is running; stop it first")
+        track = await service._library.track(package_id)
+        return await service._link.load_track(package_id, track)
+
+    async def start(self, package_id: str) -> CommandResult:
+        link, config = self._service._link, self._service._config
+        mode = link.status().mode
+        if mode in ("PASSIVE", "DAMP"):
+            if not config.may_enable:
+                return CommandResult(False, f"mode is {mode} and may_enable is off")
+            enabled = await link.command(CommandKind.ENABLE)
+            if not enabled.accepted:
+                return enabled
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _RAMP_WAIT_S
+        while link.status().mode != "HOLD":
+            if link.status().mode in ("DAMP", "ESTOP") or loop.time() > deadline:
+                return CommandResult(False, f"the robot did not reach HOLD ({link.status().mode})")
+            await asyncio.sleep(0.05)
+        return await link.command(CommandKind.START_TRACK)
+
+
+_RAMP_WAIT_S = 15.0
+
+
+def _job_id(action_id: str) -> str:
+    """A job (and package) id from a VDA action id: letters, digits, '.', '_', '-' only."""
+    return ("gen-" + re.sub(r"[^A-Za-z0-9._-]", "-", action_id))[:100]

@@ -36,6 +36,7 @@ class ActionType(enum.Enum):
     STOP_MOTION = "stopMotion"
     EMERGENCY_STOP = "emergencyStop"
     RESET_EMERGENCY_STOP = "resetEmergencyStop"
+    GENERATE_MOTION = "generateMotion"
 
 
 class ErrorType(enum.Enum):
@@ -135,6 +136,24 @@ ACTION_SPECS: Mapping[ActionType, ActionSpec] = {
     ActionType.RESET_EMERGENCY_STOP: ActionSpec(
         "Clear a latched e-stop engaged over the fleet or the daemon; the robot rests damped.",
         "FINISHED once reset",
+    ),
+    ActionType.GENERATE_MOTION: ActionSpec(
+        "Generate a motion from the robot's camera image and an instruction (embodiment "
+        "transfer, task decomposition, video generation, motion estimation in the cloud), "
+        "validate and store the package, load it, and start it when autoStart. RUNNING with the "
+        "stage and progress in resultDescription; FAILED with the stage's error; cancelOrder "
+        "cancels it.",
+        "FINISHED once the package is loaded (and started with autoStart)",
+        (
+            ParameterSpec("instruction", ValueType.STRING, "the task, in plain words"),
+            ParameterSpec(
+                "view", ValueType.STRING, "camera view: front (default) or back", is_optional=True
+            ),
+            ParameterSpec(
+                "autoStart", ValueType.BOOL, "start the motion when ready", is_optional=True
+            ),
+        ),
+        is_cancel_allowed=True,
     ),
 }
 

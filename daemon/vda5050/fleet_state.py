@@ -65,6 +65,10 @@ class Reaction:
 
     steps: tuple[Step, ...] = ()
     is_factsheet_requested: bool = False
+    generations: tuple[InstantAction, ...] = ()
+    """``generateMotion`` actions to run as jobs (minutes long: never in the step queue)."""
+    is_generation_cancelled: bool = False
+    """A ``cancelOrder`` asked to cancel the running generation jobs."""
 
 
 class _Phase(enum.Enum):
@@ -115,6 +119,9 @@ class FleetState:
         self._stopper: str | None = None
         """A cancelOrder/stopMotion that is RUNNING until the robot holds."""
         self._flags = _Flags()
+        self._generating: set[str] = set()
+        """Live ``generateMotion`` actions (their jobs run in the service)."""
+        self._is_generation_cancelled = False
 
     # ------------------------------------------------------------------ read-outs
     @property
@@ -177,6 +184,8 @@ class FleetState:
         (a redelivery) are ignored.
         """
         steps: list[Step] = []
+        generations: list[InstantAction] = []
+        self._is_generation_cancelled = False
         factsheet = False
         if parsed.has_emergency_stop:
             self._supersede_by_estop()
@@ -205,8 +214,28 @@ class FleetState:
                     action.action_id, "not executed: the same message asks for an emergency stop"
                 )
                 continue
+            if action.action_type is ActionType.GENERATE_MOTION:
+                self.tracker.set(action.action_id, ActionStatus.INITIALIZING, "generation queued")
+                self._generating.add(action.action_id)
+                generations.append(action)
+                continue
             steps.extend(self._begin(action, estop_error))
-        return Reaction(tuple(steps), factsheet)
+        return Reaction(
+            tuple(steps), factsheet, tuple(generations), self._is_generation_cancelled
+        )
+
+    # ------------------------------------------------------------------ generation jobs
+    def generation_progress(self, action_id: str, description: str) -> None:
+        """A running ``generateMotion`` reports its stage and progress."""
+        self.tracker.set(action_id, ActionStatus.RUNNING, description)
+
+    def generation_finished(self, action_id: str, description: str) -> None:
+        self._generating.discard(action_id)
+        self.tracker.set(action_id, ActionStatus.FINISHED, description)
+
+    def generation_failed(self, action_id: str, error_type: ErrorType, description: str) -> None:
+        self._generating.discard(action_id)
+        self.tracker.fail(action_id, error_type, description)
 
     def _supersede_by_estop(self) -> None:
         """An e-stop overtakes queued work (it is sent at once); work that would move the robot
@@ -278,6 +307,10 @@ class FleetState:
     def _begin_stop(self, action: InstantAction) -> list[Step]:
         motion, action_id = self._motion, action.action_id
         if motion is None:
+            if action.action_type is ActionType.CANCEL_ORDER and self._generating:
+                self._is_generation_cancelled = True
+                self.tracker.set(action_id, ActionStatus.FINISHED, "generation cancelled")
+                return []
             if action.action_type is ActionType.CANCEL_ORDER:
                 self.tracker.fail(
                     action_id, ErrorType.NO_ORDER_TO_CANCEL, "no motion is running or pending"

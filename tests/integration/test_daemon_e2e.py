@@ -26,9 +26,12 @@ import zmq
 
 from daemon.admin import admin_request
 from daemon.config import load_config
+from daemon.generation.fakes import FakeCloud
+from daemon.generation.fakes.scene import synthetic_scene
 from daemon.sonic_stream import pack_pose_message
 from daemon.vda5050.fleet_client import FleetClient
 from estimators.demo_motion import make_demo_package
+from scripts.fake_cloud import config_snippet
 from tests.support.mosquitto import MosquittoBroker, free_port
 from tests.support.vda5050_schemas import assert_valid
 
@@ -66,9 +69,9 @@ class Service:
                 return out
 
 
-def write_config(work: Path, broker_port: int, stream_port: int) -> Path:
+def write_config(work: Path, broker_port: int, stream_port: int, extra: str = "") -> Path:
     config = work / "edge.toml"
-    config.write_text(
+    config.write_text(extra +
         f"""
 [daemon]
 run_dir = "{work / "run"}"
@@ -97,6 +100,17 @@ use_official_model = false
 
 
 @pytest.fixture
+def fake_cloud(tmp_path: Path) -> Iterator[str]:
+    """The four cloud services as local fakes; yields the [generation] config section."""
+    with FakeCloud() as cloud:
+        scene = tmp_path / "scene.png"
+        scene.write_bytes(synthetic_scene().data)
+        section = config_snippet(cloud.generation_config(tmp_path / "generation"))
+        section += f'[generation.camera]\nsource = "{scene}"\n'
+        yield section
+
+
+@pytest.fixture
 def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
     binary = "/usr/sbin/mosquitto"
     if not Path(binary).exists():
@@ -109,9 +123,9 @@ def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
 
 
 @pytest.fixture
-def service(tmp_path: Path, broker: MosquittoBroker) -> Iterator[Service]:
+def service(tmp_path: Path, broker: MosquittoBroker, fake_cloud: str) -> Iterator[Service]:
     stream_port = free_port()
-    config = write_config(tmp_path, broker.port, stream_port)
+    config = write_config(tmp_path, broker.port, stream_port, fake_cloud)
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify_path = tmp_path / "notify.sock"
     notify.bind(str(notify_path))
@@ -161,6 +175,32 @@ def test_fleet_uploads_and_runs_the_demo_package_with_valid_messages(service: Se
 
     asyncio.run(scenario())
     assert service.mode() == "HOLD"
+
+
+def test_generate_motion_runs_the_cloud_stages_and_starts_the_result(service: Service) -> None:
+    """generateMotion against local fakes of Gemini, OpenAI, Kling and the estimation service."""
+
+    async def scenario() -> None:
+        async with FleetClient(config=fleet_config(service)) as fleet:
+            await fleet.wait_connection("ONLINE", 10.0)
+            action = await fleet.instant_action(
+                "generateMotion",
+                {"instruction": "pick up the box", "view": "front", "autoStart": True},
+            )
+            running = await fleet.wait_action(action, {"RUNNING"}, 10.0)
+            assert running.get("actionResult")
+            done = await fleet.wait_action(action, {"FINISHED", "FAILED"}, 30.0)
+            assert done["actionStatus"] == "FINISHED", done
+            assert "started" in done["actionResult"]
+            for message in fleet.messages_of("state"):
+                assert_valid("state", message)
+            status = (await admin_request(service.work / "run", "status"))["status"]
+            assert status["mode"] in ("TRACK", "HOLD")
+            assert str(status["loaded_package"]).startswith("gen-")
+            manifests = list((service.work / "generation" / "jobs").glob("*/manifest.json"))
+            assert manifests, "the job keeps its artifacts with a manifest"
+
+    asyncio.run(scenario())
 
 
 def test_estop_over_mqtt_latches_and_malformed_commands_change_nothing(service: Service) -> None:
