@@ -220,9 +220,7 @@ class FleetState:
                 generations.append(action)
                 continue
             steps.extend(self._begin(action, estop_error))
-        return Reaction(
-            tuple(steps), factsheet, tuple(generations), self._is_generation_cancelled
-        )
+        return Reaction(tuple(steps), factsheet, tuple(generations), self._is_generation_cancelled)
 
     # ------------------------------------------------------------------ generation jobs
     def generation_progress(self, action_id: str, description: str) -> None:

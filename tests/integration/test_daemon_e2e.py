@@ -71,8 +71,9 @@ class Service:
 
 def write_config(work: Path, broker_port: int, stream_port: int, extra: str = "") -> Path:
     config = work / "edge.toml"
-    config.write_text(extra +
-        f"""
+    config.write_text(
+        extra
+        + f"""
 [daemon]
 run_dir = "{work / "run"}"
 state_dir = "{work / "state"}"
