@@ -39,8 +39,9 @@ _KEYFRAMES: list[tuple[float, dict[str, float], HandState]] = [
     # stand, close both hands
     (7.0, {}, HandState.CLOSED),
     (7.6, {}, HandState.CLOSED),
-    # open again
+    # open again, and stay open long enough for the fingers to get there before the end
     (8.3, {}, HandState.OPEN),
+    (9.0, {}, HandState.OPEN),
 ]  # fmt: skip
 
 _WAVE_JOINT = "right_elbow"
@@ -64,7 +65,7 @@ def _min_jerk(s: F64) -> F64:
 
 
 def build_demo_track() -> ReferenceTrack:
-    """The demo's reference track (about 8.3 s at 50 Hz)."""
+    """The demo's reference track (9 s at 50 Hz)."""
     times = np.array([k[0] for k in _KEYFRAMES])
     poses = np.stack([_pose(k[1]) for k in _KEYFRAMES])
     n = round(float(times[-1]) * TRACK_FPS) + 1

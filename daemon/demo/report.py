@@ -140,6 +140,7 @@ def _plot_hands(run: DemoRun, path: Path) -> None:
         ax.plot(t, rec.hand_q[: rec.count, hand, 3], ls="--", label="slot 3 measured")
         twin = ax.twinx()
         twin.step(t, rec.hand_state[: rec.count, hand], where="post", color="C3", alpha=0.6)
+        twin.set_ylim(-1.3, 2.3)  # -1 (outside TRACK: no target state) sits below OPEN
         twin.set_yticks([s.value for s in HandState], [s.name for s in HandState], fontsize=7)
         ax.set_ylabel(f"{side} [rad]")
         ax.legend(loc="upper left", fontsize=8)
