@@ -45,8 +45,13 @@ def parse(message: Any, **limits: int) -> Any:
 def test_every_supported_action_with_valid_parameters_parses() -> None:
     message = envelope(
         [action("startMotion", "a1", packageId="wave"), action("startMotion", "a2")]
-        + [action(t.value, f"b{i}") for i, t in enumerate(ActionType) if t.value != "loadMotion"]
+        + [
+            action(t.value, f"b{i}")
+            for i, t in enumerate(ActionType)
+            if t.value not in ("loadMotion", "generateMotion")  # these need parameters
+        ]
         + [action("loadMotion", "l1", packageId="wave")]
+        + [action("generateMotion", "g1", instruction="wave", view="back", autoStart=True)]
     )
     message["actions"] = message["actions"][:16]
     assert schema_errors("instantActions", message) == []
