@@ -58,16 +58,29 @@ def load_robot_model(source: ModelSource, *, hand_armature: float = 0.001) -> mu
     return model
 
 
+def joint_ids(model: mujoco.MjModel, names: tuple[str, ...]) -> npt.NDArray[np.intp]:
+    """MuJoCo ids of the joints ``names``, in order; -1 for a joint the model lacks."""
+    return np.array(
+        [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, n) for n in names], dtype=np.intp
+    )
+
+
+def require_joints(
+    model: mujoco.MjModel, names: tuple[str, ...], what: str
+) -> npt.NDArray[np.intp]:
+    """``joint_ids``, or a ``ValueError`` naming every joint ``what`` lacks."""
+    ids = joint_ids(model, names)
+    missing = [n for n, i in zip(names, ids, strict=True) if i < 0]
+    if missing:
+        raise ValueError(f"{what} lacks joints {missing}")
+    return ids
+
+
 def body_joint_addresses(
     model: mujoco.MjModel,
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """qpos and dof addresses of the 29 body joints, hardware order."""
-    ids = np.array(
-        [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, n) for n in g1.BODY_JOINT_NAMES]
-    )
-    if np.any(ids < 0):
-        missing = [n for n, i in zip(g1.BODY_JOINT_NAMES, ids, strict=True) if i < 0]
-        raise ValueError(f"robot model lacks body joints {missing}")
+    ids = require_joints(model, g1.BODY_JOINT_NAMES, "robot model")
     return model.jnt_qposadr[ids].astype(np.intp), model.jnt_dofadr[ids].astype(np.intp)
 
 
@@ -78,11 +91,10 @@ def apply_motor_armature(
     _, body_dof = body_joint_addresses(model)
     model.dof_armature[body_dof] = [j.motor.armature for j in g1.BODY_JOINTS]
     model.dof_damping[body_dof] = joint_damping
-    for name in dex3.HAND_JOINT_NAMES:
-        jid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, name)
-        if jid >= 0:
-            model.dof_armature[model.jnt_dofadr[jid]] = hand_armature
-            model.dof_damping[model.jnt_dofadr[jid]] = joint_damping
+    hands = joint_ids(model, dex3.HAND_JOINT_NAMES)
+    hand_dof = model.jnt_dofadr[hands[hands >= 0]]
+    model.dof_armature[hand_dof] = hand_armature
+    model.dof_damping[hand_dof] = joint_damping
 
 
 class GravityModel:

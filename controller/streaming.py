@@ -53,7 +53,7 @@ class StreamTrack:
 
     @property
     def wrist_isaac(self) -> F64:
-        wrists: F64 = self.q_hw[:, g1.ISAAC_TO_HW[g1.WRIST_ISAAC_SLICE]]
+        wrists: F64 = self.q_hw[:, g1.WRIST_HW]
         return wrists
 
     def frame(self, index: int) -> int:

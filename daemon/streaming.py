@@ -36,7 +36,6 @@ from estimators.track import ReferenceTrack
 
 log = logging.getLogger(__name__)
 
-_WRISTS_HW = g1.ISAAC_TO_HW[g1.WRIST_ISAAC_SLICE]
 NEW_SESSION_GAP_S = 1.0
 
 
@@ -49,7 +48,7 @@ def rows_from_message(message: PoseMessage, last_hand_q: np.ndarray | None) -> R
     local = np.tile(np.eye(3), (n, 24, 1, 1))
     local[:, 1:22] = axis_angle_to_matrix(message.smpl_pose)
     q_hw = smpl_to_g1(local)
-    q_hw[:, _WRISTS_HW] = rows.q_hw[:, _WRISTS_HW]  # the producer's wrist angles, as SONIC uses
+    q_hw[:, g1.WRIST_HW] = rows.q_hw[:, g1.WRIST_HW]  # the producer's wrist angles, as SONIC uses
     return replace(rows, q_hw=q_hw, dq_hw=None)
 
 

@@ -90,9 +90,9 @@ class ReferenceTrack:
     @property
     def wrist_isaac(self) -> F64:
         """(T, 6) G1 wrist angles in IsaacLab order 23..28 (SONIC's encoder wrist input)."""
-        from controller.embodiment.g1 import ISAAC_TO_HW, WRIST_ISAAC_SLICE
+        from controller.embodiment.g1 import WRIST_HW
 
-        return self.q_hw[:, ISAAC_TO_HW[WRIST_ISAAC_SLICE]]
+        return self.q_hw[:, WRIST_HW]
 
     def frame(self, index: int) -> int:
         """Clamp a frame index into the track: frames past the end hold the last frame."""

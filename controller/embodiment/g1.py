@@ -133,6 +133,9 @@ HW_TO_ISAAC: npt.NDArray[np.intp] = np.argsort(ISAAC_TO_HW).astype(np.intp)
 
 # Wrist joints in IsaacLab order (SONIC's encoder wrist inputs use IsaacLab 23..28).
 WRIST_ISAAC_SLICE = slice(23, 29)
+WRIST_HW: npt.NDArray[np.intp] = ISAAC_TO_HW[WRIST_ISAAC_SLICE]
+"""Hardware indices of those six wrist joints, in SONIC's IsaacLab order."""
+WRIST_HW.flags.writeable = False
 
 
 def _column(attr: str) -> npt.NDArray[np.float64]:

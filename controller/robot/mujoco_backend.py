@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from controller.clock import Clock
+from controller.dynamics import apply_motor_armature, joint_ids, require_joints
 from controller.embodiment import dex3, g1
 from controller.robot.base import RobotCommand, RobotState
 from controller.robot.model_source import ModelKind, ModelSource
@@ -98,8 +99,6 @@ class MujocoBackend:
         self.model.opt.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
         self._map_indices()
         if config.use_motor_armature:
-            from controller.dynamics import apply_motor_armature
-
             apply_motor_armature(
                 self.model, hand_armature=config.hand_armature, joint_damping=config.joint_damping
             )
@@ -161,33 +160,16 @@ class MujocoBackend:
         with self._lock:
             self.data.eq_active[self._gantry_id] = int(is_holding)
 
-    @property
-    def has_hands(self) -> bool:
-        return bool(self._hand_act.size)
-
-    def pelvis_height_m(self) -> float:
-        return float(self.data.qpos[2])
-
     # ------------------------------------------------------------------ internals
     def _map_indices(self) -> None:
         m = self.model
 
-        def joint_ids(names: tuple[str, ...]) -> npt.NDArray[np.intp]:
-            ids = [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, n) for n in names]
-            missing = [n for n, i in zip(names, ids, strict=True) if i < 0]
-            if missing:
-                raise ValueError(f"model {self.source.describe()} lacks joints {missing}")
-            return np.array(ids, dtype=np.intp)
-
-        body = joint_ids(g1.BODY_JOINT_NAMES)
+        body = require_joints(m, g1.BODY_JOINT_NAMES, f"model {self.source.describe()}")
         self._body_qpos = m.jnt_qposadr[body].astype(np.intp)
         self._body_dof = m.jnt_dofadr[body].astype(np.intp)
         self._body_act = _actuators_for(m, body)
-        hand_ids = [
-            mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, n) for n in dex3.HAND_JOINT_NAMES
-        ]
-        if all(i >= 0 for i in hand_ids):
-            hands = np.array(hand_ids, dtype=np.intp)
+        hands = joint_ids(m, dex3.HAND_JOINT_NAMES)
+        if np.all(hands >= 0):
             self._hand_qpos = m.jnt_qposadr[hands].astype(np.intp)
             self._hand_dof = m.jnt_dofadr[hands].astype(np.intp)
             self._hand_act = _actuators_for(m, hands)
