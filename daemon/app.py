@@ -58,7 +58,9 @@ def control_settings(config: EdgeConfig, source: ModelSource) -> ControlProcessS
     stack = StackConfig(
         sim=replace(config.sim, mode=SimMode.REALTIME),
         supervisor=replace(
-            config.safety.supervisor, heartbeat_timeout_s=daemon.heartbeat_timeout_s
+            config.safety.supervisor,
+            heartbeat_timeout_s=daemon.heartbeat_timeout_s,
+            fleet_may_reset_robot_side_estop=config.fleet.may_reset_manual_estop,
         ),
         loop=replace(config.loop, realtime=config.realtime if daemon.realtime else None),
         pd_tracker=config.pd_tracker,

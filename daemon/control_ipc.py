@@ -30,9 +30,11 @@ import numpy.typing as npt
 import zmq
 import zmq.asyncio
 
+from controller.estop_latch import EstopOrigin, ResetRequester
 from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, STATUS_SOCKET, endpoint
 from controller.ipc.wire import WireError, encode_array, encode_track, pack, unpack
 from controller.process.main import ControlProcessSettings
+from controller.safety import SupervisorStart
 from daemon.aio import wait_future
 from daemon.control_link import (
     CommandKind,
@@ -64,6 +66,7 @@ class ControlProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self.restarts = 0
         self._is_stopping = False
+        self._carried_estop: EstopOrigin | None = None
 
     @property
     def pid(self) -> int | None:
@@ -76,7 +79,8 @@ class ControlProcess:
         run_dir = Path(self._settings.run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         settings_file = run_dir / "control-settings.pickle"
-        settings = replace(self._settings, parent_pid=os.getpid())
+        start = SupervisorStart(is_restart=self.restarts > 0, carried_estop=self._carried_estop)
+        settings = replace(self._settings, parent_pid=os.getpid(), start=start)
         fd = os.open(settings_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
             pickle.dump(settings, f)
@@ -89,6 +93,28 @@ class ControlProcess:
             [sys.executable, "-m", "controller.process", str(settings_file)], env=env
         )
         log.info("control process started (pid %s)", self._process.pid)
+        if start.carried_estop is not None:
+            log.critical("the e-stop (%s) was not on disk when the control process died: "
+                         "the new one starts in ESTOP", start.carried_estop.value)  # fmt: skip
+        elif start.is_restart:
+            log.error("control process restarted: it starts damped; enable to continue")
+
+    def carry_estop(self, origin: EstopOrigin) -> None:
+        """An e-stop was sent: until the control process reports it durable, a restart
+        starts in ESTOP (the daemon's memory backs a latch that may not be on disk yet)."""
+        if self._carried_estop is None:
+            self._carried_estop = origin
+
+    def note_status(self, status: ControlStatus) -> None:
+        """Follow the latch: an e-stop on disk needs no carrying; one not on disk does."""
+        if status.is_estopped and status.is_latch_durable:
+            self._carried_estop = None
+        elif status.is_estopped:
+            self._carried_estop = self._carried_estop or _origin_of(status)
+
+    def note_reset(self) -> None:
+        """A reset was accepted: the e-stop is cleared (and its release is on disk)."""
+        self._carried_estop = None
 
     async def supervise(self) -> None:
         """Restart the control process whenever it dies (until ``stop``)."""
@@ -134,6 +160,7 @@ class ZmqControlLink:
         self._run_dir = run_dir
         self._config = config
         self._ctx = zmq.asyncio.Context()
+        self._sync_ctx = zmq.Context()
         self._estop: Any = None
         self._commands: Any = None
         self._status_sub: Any = None
@@ -167,6 +194,7 @@ class ZmqControlLink:
             if socket is not None:
                 socket.close(linger=0)
         self._ctx.term()
+        self._sync_ctx.term()
 
     def _connect(self) -> None:
         def socket(kind: int, name: str) -> Any:
@@ -175,23 +203,50 @@ class ZmqControlLink:
             s.connect(endpoint(self._run_dir, name))
             return s
 
-        self._estop = socket(zmq.PUSH, ESTOP_SOCKET)
+        # A plain (synchronous) socket: the e-stop is sent from inside a message callback,
+        # at once, without a trip through the event loop.
+        self._estop = self._sync_ctx.socket(zmq.PUSH)
+        self._estop.setsockopt(zmq.LINGER, 0)
         self._estop.setsockopt(zmq.SNDHWM, 16)
+        self._estop.connect(endpoint(self._run_dir, ESTOP_SOCKET))
         self._commands = socket(zmq.DEALER, COMMAND_SOCKET)
         self._status_sub = socket(zmq.SUB, STATUS_SOCKET)
         self._status_sub.setsockopt(zmq.SUBSCRIBE, b"")
 
     # ------------------------------------------------------------------ ControlLink
-    async def estop(self, source: str) -> None:
-        # The send time orders it against a reset already queued on the command socket.
-        await self._estop.send(pack({"kind": "estop", "source": source,
-                                     "sent_ns": time.monotonic_ns()}))  # fmt: skip
+    async def estop(self, origin: EstopOrigin) -> None:
+        self.estop_now(origin)
 
-    async def command(self, kind: CommandKind, *, start_frame: int = 0) -> CommandResult:
+    def estop_now(self, origin: EstopOrigin) -> bool:
+        """Send the e-stop without awaiting anything (the fleet's fast lane calls this from a
+        message callback). False when the socket refused it (queue full: the control process
+        is not reading; it is then either dead and restarts in ESTOP, or already stopping)."""
+        self._process.carry_estop(origin)
+        # The send time orders it against a reset already queued on the command socket.
+        message = pack({"kind": "estop", "source": origin.value, "sent_ns": time.monotonic_ns()})
+        try:
+            self._estop.send(message, zmq.NOBLOCK)
+        except zmq.ZMQError as exc:
+            log.critical("e-stop could not be queued to the control process: %s", exc)
+            return False
+        return True
+
+    async def command(
+        self,
+        kind: CommandKind,
+        *,
+        start_frame: int = 0,
+        requester: ResetRequester = ResetRequester.FLEET,
+    ) -> CommandResult:
         message: dict[str, Any] = {"kind": kind.value, "sent_ns": time.monotonic_ns()}
         if kind is CommandKind.START_TRACK:
             message["start_frame"] = start_frame
-        return await self._request(message)
+        if kind is CommandKind.RESET_ESTOP:
+            message["requester"] = requester.value
+        result = await self._request(message)
+        if kind is CommandKind.RESET_ESTOP and result.accepted:
+            self._process.note_reset()
+        return result
 
     async def load_track(self, package_id: str, track: ReferenceTrack) -> CommandResult:
         encoded = await asyncio.to_thread(encode_track, track)
@@ -283,6 +338,7 @@ class ZmqControlLink:
             elif message["kind"] == "status":
                 self.last_estop_written_ns = int(message.get("estop_written_ns", 0))
                 self._status = _status_from(message, self._process.restarts)
+                self._process.note_status(self._status)
 
     async def _heartbeat(self) -> None:
         beat = pack({"kind": "heartbeat"})
@@ -307,4 +363,14 @@ def _status_from(message: dict[str, Any], restarts: int) -> ControlStatus:
         timing=TimingFigures(**timing) if timing else TimingFigures(),
         tracking_rms_rad=float(message.get("tracking_rms_rad", 0.0)),
         restarts=restarts,
+        estop_origin=str(message.get("estop_origin", "")),
+        is_latch_durable=bool(message.get("is_latch_durable", True)),
+        latch_error=str(message.get("latch_error", "")),
     )
+
+
+def _origin_of(status: ControlStatus) -> EstopOrigin:
+    try:
+        return EstopOrigin(status.estop_origin)
+    except ValueError:
+        return EstopOrigin.UNKNOWN

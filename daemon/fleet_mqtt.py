@@ -38,6 +38,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from controller.estop_latch import EstopOrigin
 from daemon.aio import wait_event
 from daemon.control_link import CommandKind, CommandResult, ControlLink, ControlStatus
 from daemon.generation.camera import FrameSource
@@ -72,8 +73,6 @@ _STATUS_POLL_S = 0.05
 """How often the control status snapshot is read for state changes (it arrives at >= 10 Hz)."""
 _STOP_TIMEOUT_S = 1.0
 """How long shutdown waits for its tasks (the daemon has 5 s for all of its shutdown)."""
-ESTOP_SOURCE = "fleet"
-"""The ``source`` passed to ``ControlLink.estop`` for an e-stop from the fleet interface."""
 
 
 @dataclass(frozen=True)
@@ -237,7 +236,7 @@ class FleetService:
         if parsed.has_emergency_stop:
             # First, before anything else: no queue between this handler and the link.
             try:
-                await self._link.estop(ESTOP_SOURCE)
+                await self._link.estop(EstopOrigin.FLEET)
             # The boundary: a transport failure of the link is not part of the Protocol, and an
             # e-stop that could not be sent must be reported FAILED rather than end the service.
             except Exception as exc:

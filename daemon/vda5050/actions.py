@@ -53,6 +53,8 @@ class ErrorType(enum.Enum):
     EMERGENCY_STOP = "emergencyStop"
     SAFETY_FAULT = "safetyFault"
     CONTROL_PROCESS_DOWN = "controlProcessDown"
+    ESTOP_LATCH_NOT_DURABLE = "estopLatchNotDurable"
+    """The e-stop could not be written to disk: it holds in memory; reset is refused."""
 
 
 class ValueType(enum.Enum):

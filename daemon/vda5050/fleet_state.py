@@ -25,12 +25,12 @@ from daemon.control_link import CommandResult, ControlStatus, ModeEvent
 from daemon.vda5050.actions import ActionType, ErrorType, InstantAction, ParsedInstantActions
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.robot_view import (
-    MANUAL_ESTOP_CAUSES,
     RELEVANT_INFO_LEVEL,
     RobotExtras,
     describe_cause,
     information,
     is_fault,
+    is_manual_estop,
     operating_mode,
     power_supply,
     safety_state,
@@ -163,9 +163,19 @@ class FleetState:
             "instantActionStates": self.tracker.states(),
             "powerSupply": power_supply(extras),
             "operatingMode": operating_mode(is_alive=alive, extras=extras),
-            "errors": status_errors(is_alive=alive, mode=self._mode, cause=self._cause)
+            "errors": status_errors(
+                is_alive=alive,
+                mode=self._mode,
+                cause=self._cause,
+                origin=self._status.estop_origin,
+                latch_error=self._status.latch_error,
+            )
             + self.tracker.errors(),
-            "safetyState": safety_state(is_estopped=self._mode == "ESTOP", cause=self._cause),
+            "safetyState": safety_state(
+                is_estopped=self._mode == "ESTOP",
+                cause=self._cause,
+                origin=self._status.estop_origin,
+            ),
             "information": information(
                 self._status,
                 mode=self._mode,
@@ -277,7 +287,7 @@ class FleetState:
         elif kind is ActionType.RESET_EMERGENCY_STOP:
             if (
                 self._mode == "ESTOP"
-                and self._cause in MANUAL_ESTOP_CAUSES
+                and is_manual_estop(cause=self._cause, origin=self._status.estop_origin)
                 and not self._config.may_reset_manual_estop
             ):
                 self._refuse(
