@@ -4,7 +4,8 @@ Protocol (one request, one answer; a DEALER or a REQ client):
 
 - request: ``[b"", package]`` from a DEALER (a REQ socket adds the empty delimiter itself); the
   package is the motion-package wire message (``estimators.package``);
-- answer: ``[b"", json]`` with ``{"accepted": true, "package_id": ID}`` or
+- answer: ``[b"", json]`` with ``{"accepted": true, "package_id": ID}`` (plus
+  ``"already_stored": true`` when that very package was stored before: ids are immutable) or
   ``{"accepted": false, "code": CODE, "field": FIELD, "detail": TEXT}``; ``code`` is the stable
   ``PackageErrorCode`` value, or ``malformed`` (not one payload frame), ``store_full``,
   ``store_io``, ``track_build_failed``, ``internal_error``.
@@ -146,6 +147,8 @@ def encode_answer(result: IngestResult) -> bytes:
     body: dict[str, Any]
     if result.accepted:
         body = {"accepted": True, "package_id": result.package_id}
+        if result.already_stored:
+            body["already_stored"] = True
     else:
         body = {
             "accepted": False,
@@ -168,7 +171,9 @@ def decode_answer(data: bytes, *, endpoint: str = "") -> IngestResult:
         package_id = body.get("package_id")
         if not isinstance(package_id, str):
             raise UploadError(endpoint, "an accepted answer without a package_id")
-        return IngestResult(accepted=True, package_id=package_id)
+        return IngestResult(
+            accepted=True, package_id=package_id, already_stored=body.get("already_stored") is True
+        )
     code, field_name, detail = body.get("code"), body.get("field"), body.get("detail", "")
     if not isinstance(code, str) or not isinstance(detail, str):
         raise UploadError(endpoint, "a rejection without a code")
