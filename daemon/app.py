@@ -128,7 +128,9 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
         library = PackageLibrary(
             store=store,
             config=PackageLibraryConfig(
-                model_source=options.source, feedforward=settings.stack.gravity_feedforward
+                package=config.package.package_config(),
+                model_source=options.source,
+                feedforward=settings.stack.gravity_feedforward,
             ),
             pinned_ids=lambda: {p for p in (link.status().loaded_package,) if p is not None},
         )
