@@ -78,6 +78,9 @@ _FLOATS = frozenset({"f32", "f64"})
 _INTS = frozenset({"i32", "i64"})
 _FLAGS = frozenset({"bool", "u8", "i32"})
 _MAX_NDIM = 4
+_MAX_ELEMENTS = 1 << 31
+"""Most elements a field's shape may describe, counting a zero dimension as one: numpy refuses
+to shape even an empty array whose other dimensions multiply past its size limit."""
 
 
 class StreamErrorCode(str, enum.Enum):
@@ -234,6 +237,8 @@ def _field_spec(entry: object, index: int) -> tuple[str, str, tuple[int, ...]]:
         raise _fail(StreamErrorCode.BAD_SHAPE, name, "shape must be a list of ints >= 0")
     if len(shape) > _MAX_NDIM:
         raise _fail(StreamErrorCode.BAD_SHAPE, name, f"more than {_MAX_NDIM} dimensions")
+    if math.prod(max(d, 1) for d in shape) > _MAX_ELEMENTS:
+        raise _fail(StreamErrorCode.BAD_SHAPE, name, f"shape describes over {_MAX_ELEMENTS} values")
     return name, dtype, tuple(shape)
 
 
