@@ -37,8 +37,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from daemon.aio import wait_event
-from daemon.vda5050.config import BrokerConfig, TlsConfig
-from daemon.vda5050.errors import BrokerCredentialError
+from daemon.broker_tls import build_tls_context, tls_failure
+from daemon.vda5050.config import BrokerConfig
+from daemon.vda5050.errors import BrokerCredentialError, BrokerTlsError
 
 log = logging.getLogger(__name__)
 
@@ -129,18 +130,6 @@ def read_password(broker: BrokerConfig, environ: Mapping[str, str]) -> Secret | 
     return Secret(text)
 
 
-def build_tls_context(tls: TlsConfig) -> ssl.SSLContext:
-    """A client TLS context: the given CA (or the system's), optional client certificate."""
-    context = ssl.create_default_context(
-        cafile=str(tls.ca_file) if tls.ca_file is not None else None
-    )
-    if tls.cert_file is not None and tls.key_file is not None:
-        context.load_cert_chain(str(tls.cert_file), str(tls.key_file))
-    if not tls.is_hostname_checked:
-        context.check_hostname = False
-    return context
-
-
 def backoff_delay_s(attempt: int, *, initial_s: float, max_s: float, rng: random.Random) -> float:
     """Delay before reconnect attempt ``attempt`` (0 = first retry after a loss).
 
@@ -204,6 +193,9 @@ class MqttAdapter:
         self._on_connect_task: asyncio.Task[None] | None = None
         self.connections = 0
         """How many times a connection was established (1 after the first)."""
+        self.last_error: Exception | None = None
+        """Why the last connection attempt failed or the last connection ended (a
+        ``BrokerTlsError`` for an untrusted broker); None once connected again."""
         self.dropped_messages = 0
 
     async def __aenter__(self) -> MqttAdapter:
@@ -302,8 +294,14 @@ class MqttAdapter:
                     async for message in client.messages:
                         self._deliver(message)
             except aiomqtt.MqttError as exc:
-                log.warning("MQTT %s:%d: %s", broker.host, broker.port, exc)
-            except (BrokerCredentialError, ssl.SSLError, OSError) as exc:
+                tls_error = tls_failure(exc, broker)
+                self.last_error = tls_error or exc
+                if tls_error is not None:
+                    log.error("MQTT %s:%d: %s", broker.host, broker.port, tls_error)
+                else:
+                    log.warning("MQTT %s:%d: %s", broker.host, broker.port, exc)
+            except (BrokerCredentialError, BrokerTlsError, ssl.SSLError, OSError) as exc:
+                self.last_error = exc
                 log.error("MQTT %s:%d: cannot connect: %s", broker.host, broker.port, exc)
             finally:
                 self._lost()
@@ -346,6 +344,7 @@ class MqttAdapter:
         for subscription in self._subscriptions:
             await client.subscribe(subscription.topic, qos=subscription.qos)
         self._client = client
+        self.last_error = None
         self.connections += 1
         self._connected.set()
         log.info(
