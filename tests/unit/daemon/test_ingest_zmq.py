@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import queue
+import threading
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +22,7 @@ import zmq
 import zmq.asyncio
 import zmq.auth
 
+from daemon.cli import main
 from daemon.curve import CurveKeyError, generate_keypair
 from daemon.ingest_zmq import (
     CurveClientKeys,
@@ -366,3 +369,41 @@ def test_a_missing_curve_secret_key_stops_the_server_before_it_binds(tmp_path: P
 def test_curve_keys_are_validated() -> None:
     with pytest.raises(ValueError, match="40 z85"):
         CurveServerKeys(public_key=b"short", secret_key=b"short")
+
+
+def test_the_send_command_uploads_with_curve_keys_and_reports_a_refusal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`exoactor-edge send --curve-key --server-key`: an allowed key uploads, another is refused."""
+    client_public_file, client_secret_file = generate_keypair(tmp_path / "client", "laptop")
+    _, stranger_secret_file = generate_keypair(tmp_path / "client", "stranger")
+    client_public, _ = zmq.auth.load_certificate(client_public_file)
+    curve, _ = curve_server(tmp_path, client_public)
+    server_public_file = tmp_path / "server" / "robot.key"
+    package = tmp_path / "demo.pkg"
+    package.write_bytes(b"pkg")
+    library = RecordingLibrary()
+    ready: queue.Queue[str] = queue.Queue()
+    stop = threading.Event()
+
+    async def serve() -> None:
+        config = IngestConfig(endpoints=(ANY_PORT,), curve=curve)
+        async with IngestServer(library=library, config=config) as server:
+            ready.put(server.bound_endpoints[0])
+            await asyncio.to_thread(stop.wait)
+
+    thread = threading.Thread(target=lambda: asyncio.run(serve()))
+    thread.start()
+    try:
+        endpoint = ready.get(timeout=10)
+        base = ["send", str(package), "--endpoint", endpoint, "--server-key"]
+        base.append(str(server_public_file))
+        assert main([*base, "--curve-key", str(client_secret_file)]) == 0
+        assert "accepted: p1" in capsys.readouterr().out
+        assert main([*base, "--curve-key", str(stranger_secret_file)]) == 1
+        assert "refused this client's CURVE key" in capsys.readouterr().err
+        assert main(["send", str(package), "--endpoint", endpoint, "--server-key", "x"]) == 2
+    finally:
+        stop.set()
+        thread.join(10)
+    assert library.received == [(b"pkg", "zmq")]
