@@ -183,12 +183,14 @@ class EdgeConfig(BaseSettings):
 
     @model_validator(mode="after")
     def _uploads_fit_packages(self) -> EdgeConfig:
-        # A larger ZeroMQ limit would let an upload that can never be accepted be buffered whole.
-        if self.ingest.max_message_bytes > self.package.max_bytes:
-            raise ValueError(
-                f"ingest.max_message_bytes ({self.ingest.max_message_bytes}) exceeds "
-                f"package.max_bytes ({self.package.max_bytes})"
-            )
+        # A larger transport limit would let an upload that can never be accepted be buffered.
+        limit = self.package.max_bytes
+        for key, value in (
+            ("ingest.max_message_bytes", self.ingest.max_message_bytes),
+            ("fleet.max_package_bytes", self.fleet.max_package_bytes),
+        ):
+            if value > limit:
+                raise ValueError(f"{key} ({value}) exceeds package.max_bytes ({limit})")
         return self
 
     @classmethod

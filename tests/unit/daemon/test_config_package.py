@@ -90,11 +90,14 @@ def test_requiring_signatures_without_any_trusted_key_is_a_config_error(tmp_path
 
 
 def test_uploads_larger_than_the_package_limit_are_a_config_error(tmp_path: Path) -> None:
-    """Otherwise ZeroMQ would buffer a message the codec must refuse anyway."""
+    """Otherwise ZeroMQ or MQTT would buffer a message the codec must refuse anyway."""
     text = "[package]\nmax_bytes = 1048576\n[ingest]\nmax_message_bytes = 2097152\n"
     with pytest.raises(ConfigError, match=r"ingest.max_message_bytes .* exceeds package.max_bytes"):
         load_config(write(tmp_path, text))
-    ok = "[package]\nmax_bytes = 1048576\n[ingest]\nmax_message_bytes = 1048576\n"
+    mqtt = "[package]\nmax_bytes = 1048576\n[ingest]\nmax_message_bytes = 1048576\n"
+    with pytest.raises(ConfigError, match=r"fleet.max_package_bytes .* exceeds package.max_bytes"):
+        load_config(write(tmp_path, mqtt))  # the MQTT limit defaults to 4 MiB
+    ok = mqtt + "[fleet]\nmax_package_bytes = 1048576\n"
     assert load_config(write(tmp_path, ok)).package.package_config().max_bytes == 1048576
 
 
