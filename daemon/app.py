@@ -15,6 +15,7 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -96,6 +97,21 @@ class LoopProgress:
         return status.is_alive and progressed
 
 
+class HealthChecks:
+    """The daemon is healthy when every check passes (fed to the systemd watchdog)."""
+
+    def __init__(self, *checks: Callable[[], bool]) -> None:
+        self._checks = list(checks)
+
+    def add(self, check: Callable[[], bool]) -> None:
+        self._checks.append(check)
+
+    def all_pass(self) -> bool:
+        # Every check runs (LoopProgress counts ticks on each call), then all must pass.
+        results = [check() for check in self._checks]
+        return all(results)
+
+
 def status_text(status: ControlStatus) -> str:
     if not status.is_alive:
         return "control process down"
@@ -137,8 +153,9 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
         # Everything that accepts work lives in this stack and closes before the control
         # process is told to stop; the link stays open until then.
         async with contextlib.AsyncExitStack() as adapters:
+            health = HealthChecks(progress.is_healthy)
             notifier = await adapters.enter_async_context(
-                SdNotifier.from_environment(service_environment(), is_healthy=progress.is_healthy)
+                SdNotifier.from_environment(service_environment(), is_healthy=health.all_pass)
             )
             await adapters.enter_async_context(IngestServer(library=library, config=config.ingest))
             await adapters.enter_async_context(
@@ -155,7 +172,7 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
                 camera=make_frame_source(config.generation.camera, model_source=options.source),
                 credentials_dir=Path(credentials) if credentials else None,
             )
-            await adapters.enter_async_context(
+            fleet = await adapters.enter_async_context(
                 FleetService(
                     config=config.fleet,
                     link=link,
@@ -164,6 +181,10 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
                     generation=generation,
                 )
             )
+            # A dead or stuck fleet task (restarting) withholds the watchdog and the
+            # heartbeat: the robot holds rather than run while e-stops might be ignored.
+            health.add(fleet.is_healthy)
+            link.add_health_check(fleet.is_healthy)
             if config.streaming is not None:
                 await adapters.enter_async_context(
                     StreamingInput(config=config.streaming, link=link)

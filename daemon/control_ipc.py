@@ -3,9 +3,12 @@
 ``ControlProcess`` spawns ``controller.process`` (a fresh interpreter, ``spawn`` start method:
 nothing of the daemon's asyncio state is inherited), restarts it when it dies, with backoff,
 and counts restarts. ``ZmqControlLink`` is the async client: an e-stop goes out on its own
-socket the moment it is asked for; commands wait for the control process's acknowledgement;
-heartbeats go out every ``heartbeat_period_s`` so the control process can hold, then damp, if
-the daemon stalls. A latched e-stop survives a restart because the latch lives in a file.
+(synchronous) socket the moment it is asked for; commands wait for the control process's
+acknowledgement; heartbeats go out every ``heartbeat_period_s`` from a thread of their own
+(``daemon.heartbeat``: never starved by a busy event loop, withheld when the loop stalls or a
+health check fails) so the control process can hold, then damp, if the daemon is unwell. A
+latched e-stop survives a restart because the latch lives in a file, and one that is not on
+disk yet is carried over by the daemon.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pickle
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -43,6 +46,7 @@ from daemon.control_link import (
     ModeEvent,
     TimingFigures,
 )
+from daemon.heartbeat import HeartbeatThread
 from estimators.track import ReferenceTrack
 
 log = logging.getLogger(__name__)
@@ -171,20 +175,39 @@ class ZmqControlLink:
         self._subscribers: list[asyncio.Queue[ModeEvent]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._command_lock = asyncio.Lock()
+        self._health_checks: list[Callable[[], bool]] = []
+        self._heartbeat: HeartbeatThread | None = None
         self.last_estop_written_ns = 0
+
+    def add_health_check(self, check: Callable[[], bool]) -> None:
+        """While any check is False the heartbeat is withheld (the robot holds, then damps).
+
+        Checks run on the heartbeat thread: they must only read state."""
+        self._health_checks.append(check)
+
+    def _is_healthy(self) -> bool:
+        return all(check() for check in self._health_checks)
 
     async def __aenter__(self) -> ZmqControlLink:
         self._connect()
         self._tasks = [
             asyncio.create_task(self._read_status(), name="control-status"),
             asyncio.create_task(self._read_acks(), name="control-acks"),
-            asyncio.create_task(self._heartbeat(), name="control-heartbeat"),
         ]
+        self._heartbeat = HeartbeatThread(
+            endpoint=endpoint(self._run_dir, COMMAND_SOCKET),
+            loop=asyncio.get_running_loop(),
+            is_healthy=self._is_healthy,
+            period_s=self._config.heartbeat_period_s,
+        )
+        self._heartbeat.start()
         return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._heartbeat is not None:
+            await asyncio.to_thread(self._heartbeat.stop)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -339,12 +362,6 @@ class ZmqControlLink:
                 self.last_estop_written_ns = int(message.get("estop_written_ns", 0))
                 self._status = _status_from(message, self._process.restarts)
                 self._process.note_status(self._status)
-
-    async def _heartbeat(self) -> None:
-        beat = pack({"kind": "heartbeat"})
-        while True:
-            await self._commands.send(beat)
-            await asyncio.sleep(self._config.heartbeat_period_s)
 
 
 def _status_from(message: dict[str, Any], restarts: int) -> ControlStatus:

@@ -8,6 +8,7 @@ from (a file, or a systemd credential name), so no configuration dump can leak i
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,8 +142,11 @@ class FleetConfig:
     telemetry_rate_hz: float = 10.0
     """Rate of the non-VDA ``telemetry`` topic; 0 disables it."""
     command_expiry_s: int = 10
-    """MQTT 5 message expiry put on every command this side publishes (the fleet client's
-    instant actions and uploads), so a stale command is never replayed after a reconnect."""
+    """A command whose header timestamp is older than this is refused (an e-stop is engaged
+    all the same); also the MQTT 5 message expiry the fleet client puts on what it publishes,
+    so the broker drops a stale command instead of replaying it after a reconnect."""
+    max_clock_skew_s: float = 2.0
+    """A command stamped further in the future than this is refused (untrusted clocks)."""
     max_message_bytes: int = 65536
     """Largest instantActions message accepted."""
     max_actions_per_message: int = 16
@@ -184,6 +188,8 @@ class FleetConfig:
             raise FleetConfigError("telemetry_rate_hz", "must be in [0, 100]")
         if self.command_expiry_s < 1:
             raise FleetConfigError("command_expiry_s", "MQTT expiry is whole seconds, >= 1")
+        if not (math.isfinite(self.max_clock_skew_s) and 0 <= self.max_clock_skew_s <= 60):
+            raise FleetConfigError("max_clock_skew_s", "must be within 0..60 s")
         for name in (
             "max_message_bytes",
             "max_actions_per_message",
