@@ -79,8 +79,8 @@ _INTS = frozenset({"i32", "i64"})
 _FLAGS = frozenset({"bool", "u8", "i32"})
 _MAX_NDIM = 4
 _MAX_ELEMENTS = 1 << 31
-"""Most elements a field's shape may describe, counting a zero dimension as one: numpy refuses
-to shape even an empty array whose other dimensions multiply past its size limit."""
+"""An empty field (a zero dimension) whose other dimensions multiply past this is refused: numpy
+cannot shape even an empty array past its size limit (``np.zeros((0, 2**62))`` raises)."""
 
 
 class StreamErrorCode(str, enum.Enum):
@@ -237,8 +237,6 @@ def _field_spec(entry: object, index: int) -> tuple[str, str, tuple[int, ...]]:
         raise _fail(StreamErrorCode.BAD_SHAPE, name, "shape must be a list of ints >= 0")
     if len(shape) > _MAX_NDIM:
         raise _fail(StreamErrorCode.BAD_SHAPE, name, f"more than {_MAX_NDIM} dimensions")
-    if math.prod(max(d, 1) for d in shape) > _MAX_ELEMENTS:
-        raise _fail(StreamErrorCode.BAD_SHAPE, name, f"shape describes over {_MAX_ELEMENTS} values")
     return name, dtype, tuple(shape)
 
 
@@ -267,6 +265,8 @@ def _read_arrays(
             )
         if count:
             values = np.frombuffer(body, dtype=dtype, count=count, offset=offset).reshape(shape)
+        elif math.prod(max(d, 1) for d in shape) > _MAX_ELEMENTS:
+            raise _fail(StreamErrorCode.BAD_SHAPE, name, f"empty, yet {shape} is beyond any field")
         else:
             values = np.zeros(shape, dtype=dtype)
         if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
