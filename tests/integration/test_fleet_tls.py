@@ -21,7 +21,8 @@ import pytest
 
 from daemon.config import load_config
 from daemon.fleet_mqtt import FleetService
-from daemon.mqtt_adapter import MqttAdapter, Subscription
+from daemon.mqtt_adapter import MqttAdapter
+from daemon.mqtt_inbox import Subscription
 from daemon.vda5050.config import FleetConfig, TlsConfig
 from daemon.vda5050.errors import BrokerTlsError
 from daemon.vda5050.fleet_client import FleetClient
