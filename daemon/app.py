@@ -21,6 +21,7 @@ from pathlib import Path
 
 from controller.assembly import StackConfig
 from controller.dynamics import FeedforwardJoints
+from controller.ipc import ESTOP_SOCKET, endpoint
 from controller.process.main import ControlProcessSettings
 from controller.robot.model_source import ModelSource
 from controller.robot.mujoco_backend import SimMode
@@ -30,7 +31,7 @@ from daemon.aio import wait_event
 from daemon.config import EdgeConfig, service_environment
 from daemon.control_ipc import ControlProcess, LinkConfig, ZmqControlLink
 from daemon.control_link import CommandResult, ControlStatus
-from daemon.fleet_mqtt import FleetService, GenerationSetup
+from daemon.fleet_mqtt import EstopRelayOptions, FleetService, GenerationSetup
 from daemon.generation.activation import ControlLinkActivator
 from daemon.generation.camera import make_frame_source
 from daemon.ingest_zmq import IngestServer
@@ -179,6 +180,13 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
                     library=library,
                     environ=environment,
                     generation=generation,
+                    estop_relay=EstopRelayOptions(
+                        estop_endpoint=endpoint(settings.run_dir, ESTOP_SOCKET),
+                        run_dir=Path(settings.run_dir),
+                        fifo_priority=config.realtime.estop_relay_priority
+                        if config.daemon.realtime
+                        else None,
+                    ),
                 )
             )
             # A dead or stuck fleet task (restarting) withholds the watchdog and the

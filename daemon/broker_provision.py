@@ -78,6 +78,7 @@ class RobotTopics:
                 "zoneSet",
                 "responses",
                 fleet.packages_topic,
+                fleet.emergency_stop_topic,
             ),
         )
 

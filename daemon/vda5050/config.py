@@ -117,6 +117,10 @@ class Topics:
     package_answers: str
     """Non-VDA: one JSON answer per upload (robot -> fleet), unless the upload named an MQTT 5
     response topic."""
+    emergency_stop: str
+    """Non-VDA: the e-stop's own topic, read over a connection of its own, so a flood of
+    instantActions (which the broker answers by dropping messages for a slow subscriber)
+    cannot delay or drop an e-stop. Any message here engages the e-stop."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,7 @@ class FleetConfig:
     length_m: float = 0.20
     telemetry_topic: str = "telemetry"
     packages_topic: str = "motionPackages"
+    emergency_stop_topic: str = "emergencyStop"
     package_answers_topic: str = "motionPackages/answers"
 
     def __post_init__(self) -> None:
@@ -199,7 +204,12 @@ class FleetConfig:
         ):
             if getattr(self, name) < 1:
                 raise FleetConfigError(name, "must be >= 1")
-        for name in ("telemetry_topic", "packages_topic", "package_answers_topic"):
+        for name in (
+            "telemetry_topic",
+            "packages_topic",
+            "package_answers_topic",
+            "emergency_stop_topic",
+        ):
             value = getattr(self, name)
             if not value or any(c in value for c in "+#$") or value.startswith("/"):
                 raise FleetConfigError(name, f"{value!r} is not a plain topic suffix")
@@ -221,6 +231,7 @@ class FleetConfig:
             telemetry=f"{prefix}/{self.telemetry_topic}",
             packages=f"{prefix}/{self.packages_topic}",
             package_answers=f"{prefix}/{self.package_answers_topic}",
+            emergency_stop=f"{prefix}/{self.emergency_stop_topic}",
         )
 
 
