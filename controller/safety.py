@@ -267,7 +267,13 @@ class Supervisor:
         self._hand_b = np.zeros((2, dex3.NUM_HAND_JOINTS))
         self._cos_max_tilt = math.cos(config.max_tilt_rad)
         state = latch.load()
-        if state.engaged:
+        if state.engaged and state.origin is EstopOrigin.UNKNOWN and start.carried_estop:
+            # An unreadable or interrupted latch, and the daemon remembers whose e-stop it was
+            # (its write failed): keep the e-stop, with the origin that is known.
+            self._estop_origin = start.carried_estop
+            self._transition(Mode.ESTOP, Cause.ESTOP_LATCHED)
+            self._pending_latch = Cause.ESTOP_LATCHED
+        elif state.engaged:
             self._estop_origin = state.origin
             self._transition(Mode.ESTOP, Cause.ESTOP_LATCHED)
         elif start.carried_estop is not None:

@@ -172,6 +172,7 @@ class ZmqControlLink:
         self._ids = itertools.count(1)
         self._status = ControlStatus(is_alive=False)
         self._status_at = 0.0
+        self._status_pid: int | None = None
         self._subscribers: list[asyncio.Queue[ModeEvent]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._command_lock = asyncio.Lock()
@@ -292,8 +293,11 @@ class ZmqControlLink:
         return await self._request({"kind": "shutdown"})
 
     def status(self) -> ControlStatus:
-        alive = self._process.is_alive() and (
-            time.monotonic() - self._status_at < self._config.status_stale_s
+        # A snapshot from a predecessor (restarted since) says nothing about the new process.
+        alive = (
+            self._process.is_alive()
+            and self._status_pid == self._process.pid
+            and time.monotonic() - self._status_at < self._config.status_stale_s
         )
         if alive != self._status.is_alive or self._status.restarts != self._process.restarts:
             self._status = replace(self._status, is_alive=alive, restarts=self._process.restarts)
@@ -347,6 +351,7 @@ class ZmqControlLink:
             except WireError:
                 continue
             self._status_at = time.monotonic()
+            self._status_pid = message.get("pid", self._process.pid)
             if message["kind"] == "event":
                 self.last_estop_written_ns = int(message.get("estop_written_ns", 0))
                 event = ModeEvent(

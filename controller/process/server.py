@@ -65,6 +65,7 @@ class ControlServer:
         self._sq_err_sum = 0.0
         self._sq_err_count = 0
         self.is_stopping = False
+        self._pid = os.getpid()
 
     def _bind(self, kind: int, name: str) -> zmq.Socket[bytes]:
         socket: zmq.Socket[bytes] = self._ctx.socket(kind)
@@ -315,8 +316,9 @@ class ControlServer:
     def _publish_transitions(self) -> None:
         log_ = self._loop.supervisor.log
         for transition in log_.since(self._published_transitions):
-            event = {"kind": "event", "tick": transition.tick, "mode": transition.mode.name,
-                     "cause": transition.cause.name, "detail": transition.detail,
+            event = {"kind": "event", "pid": self._pid, "tick": transition.tick,
+                     "mode": transition.mode.name, "cause": transition.cause.name,
+                     "detail": transition.detail,
                      "estop_written_ns": self._last_estop_written_ns}  # fmt: skip
             self._status.send(pack(event), zmq.NOBLOCK)
         self._published_transitions = log_.count
@@ -338,6 +340,7 @@ class ControlServer:
         track = loop.track
         status = {
             "kind": "status",
+            "pid": self._pid,
             "mode": sup.mode.name,
             "last_cause": last[-1].cause.name if last else "STARTUP",
             "is_estopped": sup.mode is Mode.ESTOP,

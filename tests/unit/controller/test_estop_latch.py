@@ -217,3 +217,17 @@ def test_an_estop_carried_over_a_restart_starts_in_estop_and_is_persisted(tmp_pa
     assert sup.estop_origin is EstopOrigin.REMOTE_KEY
     sup.after_write()
     assert json.loads(path.read_text())["origin"] == "remote_key"
+
+
+def test_a_carried_origin_replaces_the_unknown_one_of_an_interrupted_latch(tmp_path: Path) -> None:
+    path = tmp_path / "estop.json"
+    (tmp_path / "estop.json.tmp").write_bytes(b"")
+    sup = Supervisor(
+        SupervisorConfig(),
+        EstopLatch(path),
+        start=SupervisorStart(is_restart=True, carried_estop=EstopOrigin.FLEET),
+    )
+    assert sup.mode is Mode.ESTOP
+    assert sup.estop_origin is EstopOrigin.FLEET
+    sup.after_write()
+    assert json.loads(path.read_text())["origin"] == "fleet"
