@@ -108,6 +108,8 @@ _STATUS_POLL_S = 0.05
 _STOP_TIMEOUT_S = 1.0
 """How long shutdown waits for its tasks (the daemon has 5 s for all of its shutdown)."""
 _ESTOP_MARKER = ActionType.EMERGENCY_STOP.value.encode()
+_STEP_QUEUE = 64
+"""Commands waiting for the control process beyond which the message reader waits."""
 _INSTANT_ACTION_LANE = 256
 """Unread instantActions beyond which new ones are dropped at arrival (e-stops are not)."""
 
@@ -193,7 +195,10 @@ class FleetService:
             manufacturer=config.manufacturer, serial_number=config.serial_number
         )
         self._wake = asyncio.Event()
-        self._steps: asyncio.Queue[Step] = asyncio.Queue()
+        # Bounded: when commands arrive faster than the control process answers them, the
+        # message reader waits here, its inbox lane fills and new messages are dropped (counted)
+        # at arrival. E-stops do not pass through here.
+        self._steps: asyncio.Queue[Step] = asyncio.Queue(maxsize=_STEP_QUEUE)
         # Bounded: refusals are answered from here too, and a flood of them must not pile up.
         self._uploads: asyncio.Queue[_Upload] = asyncio.Queue(config.max_pending_uploads * 2 + 4)
         self._pending_uploads = 0
@@ -338,29 +343,38 @@ class FleetService:
         instantActions payload on the e-stop topic gets its action states."""
         assert self.relay is not None  # spawned only with a relay
         async for message in self.relay.reports():
+            steps: list[Step] = []
             with progress.busy():
                 try:
                     self.counters.relayed_estops += 1
-                    await self._on_instant_actions(message)
+                    steps = await self._on_instant_actions(message)
                 except Exception:
                     self.counters.handler_failures += 1
                     log.exception("an e-stop message from the relay could not be reported")
+            await self._queue_steps(steps)
 
     async def _read_messages(self, progress: TaskProgress) -> None:
         async for message in self.adapter.messages():
+            steps: list[Step] = []
             with progress.busy():
                 # Each message inside its own boundary: one bad message must not end the
                 # task that reads every later one (e-stops included).
                 try:
                     if message.topic == self.topics.instant_actions:
-                        await self._on_instant_actions(message)
+                        steps = await self._on_instant_actions(message)
                     elif message.topic == self.topics.packages:
                         self._on_package(message)
                 except Exception:
                     self.counters.handler_failures += 1
                     log.exception("fleet message on %s could not be handled", message.topic)
+            await self._queue_steps(steps)  # waiting for room is not being stuck
 
-    async def _on_instant_actions(self, message: Incoming) -> None:
+    async def _queue_steps(self, steps: list[Step]) -> None:
+        for step in steps:
+            await self._steps.put(step)
+
+    async def _on_instant_actions(self, message: Incoming) -> list[Step]:
+        """Handle one instantActions message; returns the steps for the control process."""
         self._message_count += 1
         config = self._config
         if message.is_oversize:
@@ -395,12 +409,10 @@ class FleetService:
             log.warning("fleet e-stop sent to the control process")
         if message.is_retained:
             self._refuse_retained(parsed)
-            return
+            return []
         if not parsed.is_message_valid and parsed.is_stale:
             self.counters.stale_refused += 1
         reaction = self.state.receive(parsed, estop_error=estop_error)
-        for step in reaction.steps:
-            self._steps.put_nowait(step)
         if reaction.is_generation_cancelled:
             for job in self._jobs.values():
                 job.cancel()
@@ -411,6 +423,7 @@ class FleetService:
         for rejected in parsed.rejected:
             log.info("fleet action %s rejected: %s", rejected.action_id, rejected.description)
         self._wake.set()
+        return list(reaction.steps)
 
     # ------------------------------------------------------------------ generation jobs
     def _start_generation(self, action: InstantAction) -> None:
@@ -569,8 +582,7 @@ class FleetService:
     async def _read_events(self, progress: TaskProgress) -> None:
         loop = asyncio.get_running_loop()
         async for event in self._link.events():
-            for step in self.state.on_event(event):
-                self._steps.put_nowait(step)
+            await self._queue_steps(self.state.on_event(event))
             # Every supervisor transition gets a state message of its own (with its mode and
             # cause), even when several arrive within ``min_state_interval_s``.
             await self._publish_state_if_due(loop.time())

@@ -21,7 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from daemon.vda5050.fleet_client import action_status, errors_for
 from daemon.vda5050.header import iso_timestamp
-from tests.support.fleet_fakes import FakeControlLink
+from tests.support.fleet_fakes import FakeControlLink, fake_package
 from tests.support.mosquitto import MosquittoBroker
 
 from .test_fleet_mqtt import rig, run
@@ -207,9 +207,10 @@ def test_a_stuck_handler_is_cancelled_and_its_task_restarted(
             release = asyncio.Event()
             original = service._on_instant_actions
 
-            async def hang(incoming: Any) -> None:
+            async def hang(incoming: Any) -> list[Any]:
                 service._on_instant_actions = original  # type: ignore[method-assign]
                 await release.wait()
+                return []
 
             service._on_instant_actions = hang  # type: ignore[method-assign]
             await r.fleet.instant_action("stateRequest")
@@ -223,3 +224,23 @@ def test_a_stuck_handler_is_cancelled_and_its_task_restarted(
             release.set()
 
     run(body(), 20.0)
+
+
+def test_uploads_over_the_limit_are_never_held(mosquitto_broker: MosquittoBroker) -> None:
+    """100 x 6 MiB once grew the daemon by 580 MB. The broker here has no size limit of its
+    own: the robot's MQTT 5 Maximum Packet Size keeps them from being sent at all, and the
+    inbox would refuse them at arrival; a normal upload still works afterwards."""
+
+    async def body() -> None:
+        async with rig(mosquitto_broker, telemetry_rate_hz=0.0, max_package_bytes=1024**2) as r:
+            topic = r.config.topics.packages
+            big = [b"\0" * (6 * 1024**2)] * 20
+            await asyncio.to_thread(flood, mosquitto_broker, topic, big)
+            await asyncio.sleep(0.3)
+            counters = r.service.adapter.inbox.counters()[topic]
+            assert counters.received == counters.oversize, "whatever arrived was refused"
+            assert r.service.adapter.inbox.waiting() == 0
+            answer = await r.fleet.upload(fake_package("wave2", 10))
+            assert answer.accepted, answer
+
+    run(body(), 60.0)
