@@ -52,10 +52,14 @@ from estimators.demo_motion import make_demo_package
 from tests.support.mosquitto import MosquittoBroker, find_mosquitto, free_port
 
 
-def write_config(work: Path, broker_port: int, ingest_port: int) -> Path:
+def write_config(
+    work: Path, broker_port: int, ingest_port: int, control_cpu: int | None = None
+) -> Path:
     config = work / "edge.toml"
+    realtime = f"[realtime]\ncpu_affinity = [{control_cpu}]\n" if control_cpu is not None else ""
     config.write_text(
-        f"""
+        realtime
+        + f"""
 [daemon]
 run_dir = "{work / "run"}"
 state_dir = "{work / "state"}"
@@ -342,9 +346,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if binary is None:
         raise SystemExit("bench_estop: mosquitto not found (apt-get install mosquitto)")
     work = Path(tempfile.mkdtemp(prefix="exo-bench-estop-"))
+    control_cpu = None
+    if args.isolate_control_cpu:
+        # The deployment a robot should use: the control process alone on its core (on the
+        # robot, also isolcpus= for it); everything else (this script, the broker, the daemon,
+        # the flooder, all inheriting this mask) on the others.
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            raise SystemExit("bench_estop: --isolate-control-cpu needs two CPUs")
+        control_cpu = cpus[-1]
+        os.sched_setaffinity(0, cpus[:-1])
     broker = MosquittoBroker(workdir=work, binary=binary)
     broker.start()
-    config_path = write_config(work, broker.port, free_port())
+    config_path = write_config(work, broker.port, free_port(), control_cpu)
     with (work / "daemon.log").open("wb") as log:
         daemon = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "exoactor-edge"), "run", "--config", str(config_path)],
@@ -370,6 +384,11 @@ def main() -> int:
     parser.add_argument("--window-s", type=float, default=10.0)
     parser.add_argument("--flood-messages", type=int, default=30_000)
     parser.add_argument("--flood-rounds", type=int, default=4)
+    parser.add_argument(
+        "--isolate-control-cpu",
+        action="store_true",
+        help="run the control process alone on the last CPU, everything else on the others",
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--flooder", nargs=3, metavar=("PORT", "TOPIC", "PAYLOADS"),
                         help=argparse.SUPPRESS)  # fmt: skip
@@ -380,6 +399,7 @@ def main() -> int:
         return 0
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     result = run(args)
+    result["isolated_control_cpu"] = bool(args.isolate_control_cpu)
     print(f"\ne-stop, MQTT publish -> damping written ({result['estop_trials']} trials): "
           f"p50 {result['estop_ms_p50']:.2f} ms, p99 {result['estop_ms_p99']:.2f} ms, "
           f"max {result['estop_ms_max']:.2f} ms")  # fmt: skip
