@@ -14,13 +14,13 @@ because stopping is always the safe direction.
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from daemon.vda5050.config import PROTOCOL_VERSION
+from daemon.vda5050.strict_json import JsonRejectedError, load_json
 
 
 class ActionType(enum.Enum):
@@ -220,6 +220,8 @@ class Freshness:
 
 MAX_JSON_DEPTH = 32
 """Deepest nesting accepted in a fleet message (VDA 5050's own messages need about 6)."""
+# (strict JSON: NaN, Infinity, 1e400, 5,000-digit integers, duplicate keys, lone surrogates
+# and deep nesting are typed rejections, see ``daemon.vda5050.strict_json``)
 
 _MESSAGE_ID_PREFIX = "message-"
 _HEADER_FIELDS = ("headerId", "timestamp", "version", "manufacturer", "serialNumber")
@@ -263,18 +265,18 @@ def parse_instant_actions(
     if len(payload) > max_bytes:
         return _whole(synthetic, [], f"message of {len(payload)} bytes exceeds {max_bytes}")
     try:
-        document = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return _whole(synthetic, [], f"not a JSON document: {exc}")
-    except RecursionError:
-        return _whole(synthetic, [], "nested deeper than the JSON parser allows")
-    if _depth_exceeds(document, MAX_JSON_DEPTH):
-        return _whole(synthetic, [], f"nested deeper than {MAX_JSON_DEPTH} levels")
+        document = load_json(payload, max_depth=MAX_JSON_DEPTH)
+    except JsonRejectedError as exc:
+        # Refused as a whole; an e-stop a lenient parser can read in it is still honoured.
+        raw = _raw_actions(exc.partial)
+        return _whole(
+            synthetic,
+            raw,
+            f"not a JSON document this robot accepts [{exc.code.value}]: {exc.detail}",
+            has_estop=_asks_for_estop(raw),
+        )
     raw_actions = _raw_actions(document)
-    has_estop = any(
-        isinstance(a, dict) and a.get("actionType") == ActionType.EMERGENCY_STOP.value
-        for a in raw_actions
-    )
+    has_estop = _asks_for_estop(raw_actions)
     try:
         header_id = _check_envelope(document, manufacturer, serial_number, max_actions)
         if freshness is not None:
@@ -299,6 +301,13 @@ def parse_instant_actions(
         else:
             rejected.append(outcome)
     return ParsedInstantActions(tuple(actions), tuple(rejected), has_estop, header_id)
+
+
+def _asks_for_estop(raw_actions: list[Any]) -> bool:
+    return any(
+        isinstance(a, dict) and a.get("actionType") == ActionType.EMERGENCY_STOP.value
+        for a in raw_actions
+    )
 
 
 def _raw_actions(document: Any) -> list[Any]:
@@ -404,23 +413,6 @@ def parse_timestamp(text: str) -> datetime | None:
     if moment.tzinfo is None:
         return None  # VDA 5050 timestamps are UTC and say so
     return moment.astimezone(timezone.utc)
-
-
-def _depth_exceeds(document: Any, limit: int) -> bool:
-    """Whether containers nest deeper than ``limit`` (iterative: no recursion to exhaust)."""
-    stack: list[tuple[Any, int]] = [(document, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Any = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
 
 
 def _check_action_shape(index: int, raw: Any) -> None:
