@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import subprocess
@@ -48,7 +49,8 @@ from controller.ipc.wire import pack, unpack
 from daemon.config import load_config
 from daemon.ingest_zmq import upload
 from daemon.vda5050.fleet_client import FleetClient
-from estimators.demo_motion import make_demo_package
+from estimators.demo_motion import make_demo_motion
+from estimators.package import encode_package
 from tests.support.mosquitto import MosquittoBroker, find_mosquitto, free_port
 
 
@@ -137,7 +139,9 @@ async def estop_trials(fleet: FleetClient, tap: ControlTap, trials: int) -> list
     return latencies
 
 
-async def flood(fleet: FleetClient, ingest: str, seconds: float, package: bytes) -> tuple[int, int]:
+async def flood(
+    fleet: FleetClient, ingest: str, seconds: float, packages_: list[bytes]
+) -> tuple[int, int]:
     """1000 MQTT messages/s and back-to-back uploads, for ``seconds``."""
     sent = uploads = 0
     end = time.monotonic() + seconds
@@ -154,11 +158,23 @@ async def flood(fleet: FleetClient, ingest: str, seconds: float, package: bytes)
     async def packages() -> None:
         nonlocal uploads
         while time.monotonic() < end:
-            await upload(ingest, package, timeout_s=10.0)
+            # A new id each time: a replay of a stored package is answered from its envelope
+            # alone, which would make this load light.
+            await upload(ingest, packages_[uploads % len(packages_)], timeout_s=10.0)
             uploads += 1
 
     await asyncio.gather(mqtt(), packages())
     return sent, uploads
+
+
+def distinct_packages(count: int) -> list[bytes]:
+    """``count`` demo packages under distinct ids (the motion is the same)."""
+    motion = make_demo_motion()
+    out = []
+    for i in range(count):
+        meta = motion.meta.model_copy(update={"package_id": f"bench-{i}"})
+        out.append(encode_package(dataclasses.replace(motion, meta=meta)))
+    return out
 
 
 def hostile_messages(topic_serial: str, count: int, seed: int = 7) -> list[bytes]:
@@ -312,7 +328,7 @@ async def measure(args: argparse.Namespace, config_path: Path, run_dir: Path,
             idle = await tap.timing(ticks)
             print(f"lateness: {args.window_s:.0f} s busy ...", file=sys.stderr)
             sent, uploads = await flood(
-                fleet, config.ingest.endpoints[0], args.window_s, make_demo_package()
+                fleet, config.ingest.endpoints[0], args.window_s, distinct_packages(400)
             )
             busy = await tap.timing(ticks)
             rss_before = rss_mb(daemon_pid)
