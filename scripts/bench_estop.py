@@ -52,31 +52,7 @@ from daemon.vda5050.fleet_client import FleetClient
 from estimators.demo_motion import make_demo_motion
 from estimators.package import encode_package
 from tests.support.mosquitto import MosquittoBroker, find_mosquitto, free_port
-
-
-def write_config(
-    work: Path, broker_port: int, ingest_port: int, control_cpu: int | None = None
-) -> Path:
-    config = work / "edge.toml"
-    realtime = f"[realtime]\ncpu_affinity = [{control_cpu}]\n" if control_cpu is not None else ""
-    config.write_text(
-        realtime
-        + f"""
-[daemon]
-run_dir = "{work / "run"}"
-state_dir = "{work / "state"}"
-[safety]
-estop_latch_path = "{work / "state" / "estop.json"}"
-[fleet.broker]
-host = "127.0.0.1"
-port = {broker_port}
-[ingest]
-endpoints = ["tcp://127.0.0.1:{ingest_port}"]
-[robot]
-use_official_model = false
-"""
-    )
-    return config
+from tests.support.service_config import write_service_config
 
 
 class ControlTap:
@@ -374,7 +350,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         os.sched_setaffinity(0, cpus[:-1])
     broker = MosquittoBroker(workdir=work, binary=binary)
     broker.start()
-    config_path = write_config(work, broker.port, free_port(), control_cpu)
+    config_path = write_service_config(
+        work, broker_port=broker.port, ingest_port=free_port(), control_cpu=control_cpu
+    )
     with (work / "daemon.log").open("wb") as log:
         daemon = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "exoactor-edge"), "run", "--config", str(config_path)],

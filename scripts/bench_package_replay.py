@@ -40,29 +40,9 @@ from controller.ipc.wire import pack, unpack
 from daemon.ingest_zmq import upload
 from estimators.demo_motion import make_demo_package
 from tests.support.mosquitto import MosquittoBroker, find_mosquitto, free_port
+from tests.support.service_config import write_service_config
 
 PERIOD_S = 0.02
-
-
-def write_config(work: Path, broker_port: int, ingest_port: int) -> Path:
-    config = work / "edge.toml"
-    config.write_text(
-        f"""
-[daemon]
-run_dir = "{work / "run"}"
-state_dir = "{work / "state"}"
-[safety]
-estop_latch_path = "{work / "state" / "estop.json"}"
-[fleet.broker]
-host = "127.0.0.1"
-port = {broker_port}
-[ingest]
-endpoints = ["tcp://127.0.0.1:{ingest_port}"]
-[robot]
-use_official_model = false
-"""
-    )
-    return config
 
 
 async def timing(run_dir: Path, ticks: int) -> dict[str, Any]:
@@ -126,7 +106,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     broker = MosquittoBroker(workdir=work, binary=binary)
     broker.start()
     ingest_port = free_port()
-    config_path = write_config(work, broker.port, ingest_port)
+    config_path = write_service_config(work, broker_port=broker.port, ingest_port=ingest_port)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-c", "from daemon.cli import main; raise SystemExit(main())"]
     with (work / "daemon.log").open("wb") as log:
