@@ -52,13 +52,19 @@ def make_server(tmp_path: Path) -> tuple[ControlServer, ControlLoop, FakeBackend
     return server, loop, backend
 
 
-def test_estop_overtakes_a_queued_reset_and_the_reset_is_refused(tmp_path: Path) -> None:
-    server, loop, backend = make_server(tmp_path)
+def connect_clients(run_dir: Path) -> tuple[zmq.Socket[bytes], zmq.Socket[bytes]]:
+    """The daemon's e-stop PUSH and command DEALER, connected to the server in ``run_dir``."""
     ctx = zmq.Context.instance()
     estop = ctx.socket(zmq.PUSH)
-    estop.connect(endpoint(str(tmp_path), ESTOP_SOCKET))
+    estop.connect(endpoint(str(run_dir), ESTOP_SOCKET))
     commands = ctx.socket(zmq.DEALER)
-    commands.connect(endpoint(str(tmp_path), COMMAND_SOCKET))
+    commands.connect(endpoint(str(run_dir), COMMAND_SOCKET))
+    return estop, commands
+
+
+def test_estop_overtakes_a_queued_reset_and_the_reset_is_refused(tmp_path: Path) -> None:
+    server, loop, backend = make_server(tmp_path)
+    estop, commands = connect_clients(tmp_path)
     try:
         loop.estop_now(Cause.ESTOP_COMMAND, EstopOrigin.FLEET)  # engaged by an earlier e-stop
         time.sleep(0.1)  # connections settle
@@ -112,11 +118,7 @@ def test_a_reset_names_its_requester_and_only_the_robot_side_clears_a_local_esto
     tmp_path: Path,
 ) -> None:
     server, loop, _ = make_server(tmp_path)
-    ctx = zmq.Context.instance()
-    estop = ctx.socket(zmq.PUSH)
-    estop.connect(endpoint(str(tmp_path), ESTOP_SOCKET))
-    commands = ctx.socket(zmq.DEALER)
-    commands.connect(endpoint(str(tmp_path), COMMAND_SOCKET))
+    estop, commands = connect_clients(tmp_path)
     try:
         time.sleep(0.1)  # connections settle
         estop.send(pack({"kind": "estop", "source": "local", "sent_ns": time.monotonic_ns()}))
