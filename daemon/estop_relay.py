@@ -103,6 +103,8 @@ class Relay:
         return client
 
     def run(self) -> None:
+        """Relay until the daemon is gone (PR_SET_PDEATHSIG kills us at once; the parent check
+        below is the belt to those braces) or SIGTERM (default action: we hold no state)."""
         broker = self._settings.broker
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.MaximumPacketSize = self._settings.max_message_bytes + 64 * 1024
@@ -110,7 +112,12 @@ class Relay:
             broker.host, broker.port, keepalive=broker.keepalive_s, clean_start=True,
             properties=properties,
         )  # fmt: skip
-        self.client.loop_forever(retry_first_connection=True)
+        self.client.loop_start()  # paho's own thread reads the socket and calls on_message
+        parent = self._settings.parent_pid
+        while parent is None or os.getppid() == parent:
+            time.sleep(0.5)
+        log.error("e-stop relay: the daemon is gone; stopping")
+        self.client.loop_stop()
 
     def close(self) -> None:
         self.client.disconnect()
@@ -160,7 +167,6 @@ def run_relay(settings: RelaySettings) -> int:
             log.warning("SCHED_FIFO %d refused (%s): default scheduling", settings.fifo_priority,
                         exc.strerror)  # fmt: skip
     relay = Relay(settings)
-    signal.signal(signal.SIGTERM, lambda *_: relay.client.disconnect())
     try:
         relay.run()
     finally:

@@ -267,3 +267,41 @@ def test_broker_down_during_an_estop_the_local_estop_holds_and_the_fleet_sees_it
         assert any(e["errorType"] == "emergencyStop" for e in state["errors"])
     finally:
         stop(service)
+
+
+def test_a_killed_daemon_leaves_no_relay_and_no_control_process_behind(
+    tmp_path: Path, broker: MosquittoBroker
+) -> None:
+    """SIGKILL of the daemon: its children must not drive or listen on their own (the control
+    process damps, then exits; the relay exits), or a restarted daemon would share the robot."""
+    service = start_service(tmp_path, broker)
+    try:
+        children = [
+            int(entry.name)
+            for entry in Path("/proc").iterdir()
+            if entry.name.isdigit() and _parent_of(entry) == service.process.pid
+        ]
+        assert len(children) >= 2, "control process and e-stop relay"
+        service.process.kill()
+        service.process.wait(10)
+        deadline = time.monotonic() + 5.0
+        while alive := [pid for pid in children if Path(f"/proc/{pid}").exists() and
+                        b"zombie" not in _state(pid)]:  # fmt: skip
+            assert time.monotonic() < deadline, f"still running: {alive}"
+            time.sleep(0.05)
+    finally:
+        stop(service)
+
+
+def _parent_of(entry: Path) -> int:
+    try:
+        return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def _state(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/status").read_bytes()
+    except OSError:
+        return b"zombie"
