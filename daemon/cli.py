@@ -17,6 +17,7 @@ from controller.robot.model_source import ModelNotFoundError, resolve_model
 from daemon.config import DEFAULT_CONFIG_PATH, ConfigError, EdgeConfig, load_config, masked
 from daemon.generate_cli import add_generate_command
 from daemon.package_cli import add_package_commands
+from daemon.sim_bridge_cli import add_sim_bridge_command
 from models.engines_cli import add_engine_commands
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_package_commands(sub)
     add_engine_commands(sub)
     add_generate_command(sub)
+    add_sim_bridge_command(sub)
 
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(title="config commands", metavar="SUBCOMMAND")

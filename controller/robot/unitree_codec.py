@@ -125,6 +125,10 @@ class LowCmdDecoder:
         return int(self._m.payload[self._m.mode_machine_at])
 
     @property
+    def crc(self) -> int:
+        return self._crc.stored(self._m.payload)
+
+    @property
     def mode_pr(self) -> int:
         return int(self._m.payload[self._m.mode_pr_at])
 
@@ -143,6 +147,7 @@ class _LowStateViews(_Message):
         self.acc = self.strided("imu_state.accelerometer.{}", 3, "<f4")
         self.rpy = self.strided("imu_state.rpy.{}", 3, "<f4")
         self.tick = self.strided("tick", 1, "<u4")
+        self.reserve = self.strided("reserve.{}", 4, "<u4")
         remote = self.offset("wireless_remote.0")
         self.remote = self.payload[remote : remote + 40]
         self.mode_pr_at = self.offset("mode_pr")
@@ -182,6 +187,12 @@ class LowStateDecoder:
     def tick(self) -> int:
         return int(self._m.tick[0])
 
+    @property
+    def applied_crc(self) -> int:
+        """``reserve[0]``: the simulator bridge puts the CRC of the last LowCmd it applied here
+        (a benchmark hook; the robot leaves it 0)."""
+        return int(self._m.reserve[0])
+
 
 class LowStateEncoder:
     """Simulator side: a ``RobotState`` into a sealed LowState_ sample, as the G1 sends it."""
@@ -191,9 +202,12 @@ class LowStateEncoder:
         self._crc = low_state_crc()
         self._m.payload[self._m.mode_machine_at] = mode_machine
 
-    def encode(self, state: RobotState, tick: int, *, corrupt_crc: bool = False) -> bytes:
+    def encode(
+        self, state: RobotState, tick: int, *, applied_crc: int = 0, corrupt_crc: bool = False
+    ) -> bytes:
         m, b = self._m, NUM_BODY_JOINTS
         m.tick[0] = tick & 0xFFFFFFFF
+        m.reserve[0] = applied_crc
         m.q[:b] = state.q
         m.dq[:b] = state.dq
         m.tau_est[:b] = state.tau_est

@@ -1,0 +1,176 @@
+"""The command writer: re-sends the latest supervised command to the G1 at a fixed rate.
+
+The 50 Hz tick hands its command over (``submit``); this thread writes ``rt/lowcmd`` at
+``command_rate_hz`` (and the Dex3 commands at ``hand_command_rate_hz``) on absolute deadlines,
+as Unitree's stacks do, so the firmware never sees a gap between ticks.
+
+Safety: if the tick stops refreshing the command for longer than ``stale_after_s`` (the
+supervisor's state-age limit), the writer switches to damping (kp = 0, kd > 0 at the measured
+pose) by itself and keeps sending it, and raises ``is_stall_latched`` so the backend can report
+its state as stale: the supervisor then damps too. The latch clears only when the tick submits
+an unpowered command (every body kp = 0), i.e. once the supervisor itself has left its powered
+modes; a resumed tick can never drive the robot straight out of the writer's damping.
+
+The writer is started only after the first valid ``rt/lowstate`` (the ``mode_machine`` it must
+echo comes from there) and, until the tick's first command, sends damping.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from controller.robot.base import RobotCommand
+from controller.robot.dex3_dds import HandCmdEncoder
+from controller.robot.unitree_codec import LowCmdEncoder
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[bytes], bool]
+
+
+@dataclass(frozen=True)
+class WriterConfig:
+    rate_hz: float = 500.0
+    hand_rate_hz: float = 100.0
+    stale_after_s: float = 0.1
+    damping_kd: float = 8.0
+    hand_damping_kd: float = 0.1
+    fifo_priority: int | None = 85
+    """SCHED_FIFO priority for this thread where permitted (above the control loop's 80: its
+    work is tens of microseconds per period and it must not wait behind a tick)."""
+    timing_capacity: int = 1 << 16
+
+    def __post_init__(self) -> None:
+        if not 50.0 <= self.rate_hz <= 2000.0 or not 0 < self.hand_rate_hz <= self.rate_hz:
+            raise ValueError("writer rates must satisfy 50 <= rate_hz <= 2000, hand <= rate")
+        if not self.stale_after_s > 0 or not self.damping_kd > 0:
+            raise ValueError("writer stale_after_s and damping_kd must be positive")
+
+
+class LowCmdWriter:
+    """Owns the writer thread. ``submit`` is called from the tick; everything else is its own."""
+
+    def __init__(
+        self,
+        config: WriterConfig,
+        *,
+        send_body: Send,
+        send_hands: tuple[Send, Send] | None,
+        mode_machine: Callable[[], int],
+        measured_q: Callable[[RobotCommand], None],
+    ) -> None:
+        self.config = config
+        self._send_body = send_body
+        self._send_hands = send_hands
+        self._mode_machine = mode_machine
+        self._measured_q = measured_q
+        self._lock = threading.Lock()
+        self._latest = RobotCommand()
+        self._out = RobotCommand()
+        self._refreshed_ns = 0
+        self._body = LowCmdEncoder()
+        self._hands = (HandCmdEncoder(), HandCmdEncoder())
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._period_ns = round(1e9 / config.rate_hz)
+        self._hand_every = max(1, round(config.rate_hz / config.hand_rate_hz))
+        self._sent_at = np.zeros(config.timing_capacity, dtype=np.int64)
+        self.sent = 0
+        self.damping_sent = 0
+        self.send_errors = 0
+        self.stalls = 0
+        self.is_stall_latched = False
+
+    # ------------------------------------------------------------ the tick's side
+    def submit(self, command: RobotCommand) -> None:
+        """The supervised command of this tick (copied; allocation-free)."""
+        with self._lock:
+            self._latest.copy_from(command)
+            self._refreshed_ns = time.monotonic_ns()
+            if self.is_stall_latched and float(np.dot(command.kp, command.kp)) == 0.0:
+                self.is_stall_latched = False
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="lowcmd-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+            self._thread = None
+
+    def send_times_ns(self) -> npt.NDArray[np.int64]:
+        """Monotonic times of the retained sends, oldest first (for benchmarks)."""
+        n = min(self.sent, self._sent_at.shape[0])
+        start = self.sent % self._sent_at.shape[0] if self.sent > n else 0
+        return np.roll(self._sent_at[:n], -start) if start else self._sent_at[:n].copy()
+
+    # ------------------------------------------------------------ the thread
+    def _run(self) -> None:
+        if self.config.fifo_priority is not None:
+            try:
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.config.fifo_priority))
+            except OSError as exc:
+                log.info("command writer stays SCHED_OTHER (%s)", exc.strerror)
+        deadline = time.monotonic_ns()
+        cycle = 0
+        while not self._stop.is_set():
+            self._write_once(cycle % self._hand_every == 0)
+            cycle += 1
+            deadline += self._period_ns
+            delay = deadline - time.monotonic_ns()
+            if delay > 0:
+                time.sleep(delay * 1e-9)
+            elif delay < -10 * self._period_ns:  # far behind (suspended): no burst
+                deadline = time.monotonic_ns()
+
+    def _write_once(self, with_hands: bool) -> None:
+        now = time.monotonic_ns()
+        out = self._out
+        with self._lock:
+            is_fresh = (
+                self._refreshed_ns > 0
+                and now - self._refreshed_ns <= self.config.stale_after_s * 1e9
+            )
+            if is_fresh:
+                out.copy_from(self._latest)
+            elif self._refreshed_ns > 0 and not self.is_stall_latched:
+                self.is_stall_latched = True
+                self.stalls += 1
+        if not is_fresh:
+            self._fill_damping(out)
+            self.damping_sent += 1
+        ok = self._send_body(self._body.encode(out, self._mode_machine()))
+        self._sent_at[self.sent % self._sent_at.shape[0]] = now
+        self.sent += 1
+        if not ok:
+            self.send_errors += 1
+        if with_hands and self._send_hands is not None:
+            for side in range(2):
+                self._send_hands[side](
+                    self._hands[side].encode(
+                        out.hand_q[side], out.hand_dq[side], out.hand_kp[side],
+                        out.hand_kd[side], out.hand_tau[side],
+                    )
+                )  # fmt: skip
+
+    def _fill_damping(self, out: RobotCommand) -> None:
+        self._measured_q(out)  # q and hand_q: the measured pose
+        out.dq.fill(0.0)
+        out.kp.fill(0.0)
+        out.kd.fill(self.config.damping_kd)
+        out.tau.fill(0.0)
+        out.hand_dq.fill(0.0)
+        out.hand_kp.fill(0.0)
+        out.hand_kd.fill(self.config.hand_damping_kd)
+        out.hand_tau.fill(0.0)
