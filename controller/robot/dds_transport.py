@@ -124,7 +124,8 @@ def load_sdk_types() -> SdkTypes:
         ) from None
     return SdkTypes(
         LowCmd_=hg.LowCmd_, LowState_=hg.LowState_, HandCmd_=hg.HandCmd_,
-        HandState_=hg.HandState_, MotorState_=hg.MotorState_, BmsState_=hg.BmsState_, IMUState_=hg.IMUState_,
+        HandState_=hg.HandState_, MotorState_=hg.MotorState_, BmsState_=hg.BmsState_,
+        IMUState_=hg.IMUState_,
         Request_=api.Request_, RequestHeader_=api.RequestHeader_,
         RequestIdentity_=api.RequestIdentity_, RequestLease_=api.RequestLease_,
         RequestPolicy_=api.RequestPolicy_, Response_=api.Response_,

@@ -66,9 +66,10 @@ class HandCmdEncoder:
         def view(name: str) -> npt.NDArray[np.float32]:
             at = layout.wire_offsets("motor_cmd.{}." + name, NUM_HAND_JOINTS)
             stride = int(at[1] - at[0])
-            return np.ndarray(
+            result: npt.NDArray[np.float32] = np.ndarray(
                 (NUM_HAND_JOINTS,), "<f4", buffer=payload, offset=int(at[0]), strides=(stride,)
             )
+            return result
 
         self._q, self._dq, self._tau = view("q"), view("dq"), view("tau")
         self._kp, self._kd = view("kp"), view("kd")

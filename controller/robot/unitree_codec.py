@@ -47,9 +47,10 @@ class _Message:
         if count > 1 and not np.all(steps == steps[0]):
             raise ValueError(f"{pattern} is not evenly spaced on the wire")
         stride = int(steps[0]) if count > 1 else np.dtype(dtype).itemsize
-        return np.ndarray(
+        view: npt.NDArray[np.generic] = np.ndarray(
             (count,), dtype=dtype, buffer=self.payload, offset=int(offsets[0]), strides=(stride,)
         )
+        return view
 
     def offset(self, path: str) -> int:
         return self.layout.field(path).wire

@@ -34,7 +34,8 @@ def _byte_table() -> npt.NDArray[np.uint32]:
         top = (table & np.uint64(0x80000000)) != 0
         table = (table << np.uint64(1)) & np.uint64(0xFFFFFFFF)
         table[top] ^= np.uint64(POLY)
-    return table.astype(np.uint32)
+    result: npt.NDArray[np.uint32] = table.astype(np.uint32)
+    return result
 
 
 _TABLE = _byte_table()
@@ -43,7 +44,8 @@ _TABLE = _byte_table()
 def _advance(register: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     """Feed one zero byte into each register value."""
     shifted = (register.astype(np.uint64) << np.uint64(8)) & np.uint64(0xFFFFFFFF)
-    return shifted.astype(np.uint32) ^ _TABLE[register >> np.uint32(24)]
+    result: npt.NDArray[np.uint32] = shifted.astype(np.uint32) ^ _TABLE[register >> np.uint32(24)]
+    return result
 
 
 class WireCrc:

@@ -84,8 +84,8 @@ class SimBridge:
         self._torso_imu = d.writer(TORSO_IMU_TOPIC, t.IMUState_)
         self._bms = d.writer(BMS_TOPIC, t.BmsState_)
         d.raw_reader(LOWCMD_TOPIC, t.LowCmd_, self._on_lowcmd)
-        for side, name in enumerate(_SIDES):
-            d.raw_reader(hand_cmd_topic(name), t.HandCmd_, lambda s, i=side: self._on_hand(i, s))
+        d.raw_reader(hand_cmd_topic("left"), t.HandCmd_, self._on_left_hand)
+        d.raw_reader(hand_cmd_topic("right"), t.HandCmd_, self._on_right_hand)
         self.switcher = (
             MotionSwitcherService(d, t, config.motion_switcher)
             if config.motion_switcher is not SwitcherBehaviour.ABSENT
@@ -111,6 +111,12 @@ class SimBridge:
                 s["mode_pr"].append(self._low_cmd.mode_pr)
             s["last_kp_sum"] = float(np.sum(self._pending.kp))
             s["last_kd_sum"] = float(np.sum(self._pending.kd))
+
+    def _on_left_hand(self, sample: bytes) -> None:
+        self._on_hand(0, sample)
+
+    def _on_right_hand(self, sample: bytes) -> None:
+        self._on_hand(1, sample)
 
     def _on_hand(self, side: int, sample: bytes) -> None:
         decoder = self._hand_cmd[side]
