@@ -23,6 +23,7 @@ from controller.dynamics import FeedforwardJoints
 from controller.process.main import ControlProcessSettings
 from controller.robot.model_source import ModelSource
 from controller.robot.mujoco_backend import SimMode
+from controller.robot.unitree_config import BackendKind
 from controller.safety import Mode
 from daemon.admin import AdminServer
 from daemon.aio import wait_event
@@ -37,6 +38,7 @@ from daemon.package_library import PackageLibrary, PackageLibraryConfig
 from daemon.package_store import PackageStore, PackageStoreConfig
 from daemon.sd_notify import SdNotifier
 from daemon.streaming import StreamingInput
+from daemon.vda5050.robot_view import RobotExtras
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ def control_settings(config: EdgeConfig, source: ModelSource) -> ControlProcessS
         sonic=config.sonic,
         shutdown_mode=Mode.HOLD if daemon.shutdown_mode == "hold" else Mode.DAMP,
         state_publish_endpoint=daemon.state_publish_endpoint,
+        robot=config.robot.unitree if config.robot.backend is BackendKind.UNITREE else None,
     )
 
 
@@ -151,15 +154,21 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
                 camera=make_frame_source(config.generation.camera, model_source=options.source),
                 credentials_dir=Path(credentials) if credentials else None,
             )
-            await adapters.enter_async_context(
-                FleetService(
-                    config=config.fleet,
-                    link=link,
-                    library=library,
-                    environ=environment,
-                    generation=generation,
+            if config.fleet.enabled:
+                await adapters.enter_async_context(
+                    FleetService(
+                        config=config.fleet,
+                        link=link,
+                        library=library,
+                        extra_status=lambda: RobotExtras(
+                            state_of_charge_pct=link.status().battery_soc_pct
+                        ),
+                        environ=environment,
+                        generation=generation,
+                    )
                 )
-            )
+            else:
+                log.warning("fleet interface disabled ([fleet] enabled = false): no broker")
             if config.streaming is not None:
                 await adapters.enter_async_context(
                     StreamingInput(config=config.streaming, link=link)

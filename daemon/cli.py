@@ -115,6 +115,8 @@ def _build_parser() -> argparse.ArgumentParser:
         ("status", "print the running service's status"),
         ("estop", "engage the e-stop now (latched until `exoactor-edge reset`)"),
         ("reset", "reset a latched e-stop (the robot goes to DAMP, never straight to motion)"),
+        ("enable", "ramp to the default pose and hold it (from PASSIVE or DAMP)"),
+        ("disable", "damp the motors (DAMP: kp = 0, kd > 0) until the next enable"),
     ):
         admin = sub.add_parser(name, help=text)
         _config_argument(admin)
@@ -156,6 +158,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     policy = _load_sonic(config, base_dir)  # checks the models now: errors stop here
     if policy is not None:
         policy.close()
+    from daemon.robot_preflight import check_robot
+
+    check_robot(config)  # the robot's bus, before anything starts: errors stop here
     logging.getLogger().handlers.clear()  # the service logs through the journal handler only
     setup_logging(level=getattr(logging, args.log_level.upper()))
     return asyncio.run(serve(config, ServiceOptions(source=source)))
@@ -190,7 +195,8 @@ def _cmd_admin(args: argparse.Namespace) -> int:
 
     config = _load(args.config, {})
     try:
-        answer = asyncio.run(admin_request(config.daemon.run_dir, args.admin_command))
+        command = _ADMIN_COMMANDS.get(args.admin_command, args.admin_command)
+        answer = asyncio.run(admin_request(config.daemon.run_dir, command))
     except TimeoutError as exc:
         print(f"exoactor-edge: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -202,6 +208,10 @@ def _cmd_admin(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print("done")
     return EXIT_OK
+
+
+_ADMIN_COMMANDS = {"disable": "damp"}
+"""Command-line names that differ from the admin socket's."""
 
 
 def _load(path: Path | None, overrides: dict[str, Any]) -> EdgeConfig:

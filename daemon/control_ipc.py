@@ -307,4 +307,5 @@ def _status_from(message: dict[str, Any], restarts: int) -> ControlStatus:
         timing=TimingFigures(**timing) if timing else TimingFigures(),
         tracking_rms_rad=float(message.get("tracking_rms_rad", 0.0)),
         restarts=restarts,
+        robot=dict(message.get("robot") or {}),
     )
