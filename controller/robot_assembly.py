@@ -17,7 +17,7 @@ from controller.assembly import ControlStack, StackConfig, build_sim_stack
 from controller.clock import Clock, MonotonicClock, SleepSpinWaiter
 from controller.dynamics import GravityModel, load_robot_model
 from controller.estop_latch import EstopLatch
-from controller.loop import ControlLoop
+from controller.loop import ControlLoop, TickObserver
 from controller.pd_tracker import PdTracker
 from controller.robot.model_source import ModelSource
 from controller.robot.unitree_config import UnitreeDdsConfig
@@ -47,11 +47,16 @@ def build_control_stack(
     *,
     latch_path: Path | None,
     controller: TrackingController | None = None,
+    observer: TickObserver | None = None,
 ) -> ControlStack | RobotStack:
     """The simulator stack when ``robot`` is None, else the G1 on DDS."""
     if robot is None:
-        return build_sim_stack(source, config, latch_path=latch_path, controller=controller)
-    return build_unitree_stack(source, config, robot, latch_path=latch_path, controller=controller)
+        return build_sim_stack(
+            source, config, latch_path=latch_path, controller=controller, observer=observer
+        )
+    return build_unitree_stack(
+        source, config, robot, latch_path=latch_path, controller=controller, observer=observer
+    )
 
 
 def build_unitree_stack(
@@ -61,6 +66,7 @@ def build_unitree_stack(
     *,
     latch_path: Path | None,
     controller: TrackingController | None = None,
+    observer: TickObserver | None = None,
 ) -> RobotStack:
     """A real-time loop over the G1's bus (runs the backend's start-up: may raise
     ``BackendUnavailableError`` with the fix in its message)."""
@@ -87,6 +93,7 @@ def build_unitree_stack(
             clock=clock,
             waiter=SleepSpinWaiter(clock, spin_ns=int(config.spin_s * 1e9)),
             config=config.loop,
+            observer=observer,
         )
     except BaseException:
         backend.close()

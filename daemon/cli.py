@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from controller.robot.base import BackendUnavailableError
 from controller.robot.model_source import ModelNotFoundError, resolve_model
 from daemon.config import DEFAULT_CONFIG_PATH, ConfigError, EdgeConfig, load_config, masked
 from daemon.generate_cli import add_generate_command
@@ -21,6 +22,7 @@ from daemon.sim_bridge_cli import add_sim_bridge_command
 from models.engines_cli import add_engine_commands
 
 if TYPE_CHECKING:
+    from controller.robot.unitree_config import UnitreeDdsConfig
     from controller.sonic.policy import SonicPolicy
 
 EXIT_OK = 0
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         code: int = args.func(args)
-    except (ConfigError, ModelNotFoundError) as exc:
+    except (ConfigError, ModelNotFoundError, BackendUnavailableError) as exc:
         print(f"exoactor-edge: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # output piped into `head` and the like: not an error
@@ -77,6 +79,13 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--mjcf", type=Path, default=None, help="MJCF model to simulate")
     demo.add_argument("--builtin-model", action="store_true", help="use the built-in G1 model")
     demo.add_argument("--realtime", action="store_true", help="pace physics at wall-clock speed")
+    demo.add_argument(
+        "--bridge",
+        action="store_true",
+        help="drive `exoactor-edge sim-bridge` over DDS instead of the in-process simulator "
+        "(real time; the bridge owns the model and the gantry)",
+    )
+    demo.add_argument("--domain", type=int, default=1, help="the bridge's DDS domain (default 1)")
     gantry = demo.add_mutually_exclusive_group()
     gantry.add_argument(
         "--gantry",
@@ -279,6 +288,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             show_progress=not args.quiet,
             controller=controller,
             release_gantry_on_track=release_on_track,
+            robot=_bridge_robot(args.domain) if args.bridge else None,
         )
     finally:
         if controller is not None:
@@ -296,6 +306,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"exoactor-edge: demo failed: {run.failure}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _bridge_robot(domain_id: int) -> UnitreeDdsConfig:
+    from dataclasses import replace
+
+    from controller.robot.unitree_config import SIM_BRIDGE_CONFIG
+
+    try:
+        return replace(SIM_BRIDGE_CONFIG, domain_id=domain_id)
+    except ValueError as exc:
+        raise ConfigError("--domain", str(exc)) from None
 
 
 def _load_sonic(config: EdgeConfig, base_dir: Path | None) -> SonicPolicy | None:
