@@ -175,8 +175,45 @@ class RawReader:
                 self._handler(data)
 
 
+class _SharedDomains:
+    """Cyclone allows one configured domain per id in a process: share it, count its users.
+
+    (A test process holds the backend and a bus probe on one domain; the last user deletes it.)
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._domains: dict[int, tuple[Any, str, int]] = {}
+
+    def acquire(self, domain_id: int, interface: str, factory: Callable[[], Any]) -> None:
+        with self._lock:
+            entry = self._domains.get(domain_id)
+            if entry is None:
+                self._domains[domain_id] = (factory(), interface, 1)
+                return
+            domain, bound, users = entry
+            if bound != interface:
+                raise DdsSetupError(
+                    f"DDS domain {domain_id} is already bound to {bound!r} in this process; "
+                    f"cannot bind it to {interface!r} too"
+                )
+            self._domains[domain_id] = (domain, bound, users + 1)
+
+    def release(self, domain_id: int) -> None:
+        with self._lock:
+            domain, bound, users = self._domains[domain_id]
+            if users > 1:
+                self._domains[domain_id] = (domain, bound, users - 1)
+                return
+            del self._domains[domain_id]
+        domain.__del__()  # deletes every entity still in it
+
+
+_SHARED = _SharedDomains()
+
+
 class DdsDomain:
-    """A Cyclone domain bound to one interface, and the participant in it."""
+    """A participant on a Cyclone domain bound to one interface."""
 
     def __init__(self, domain_id: int, interface: str) -> None:
         check_domain(domain_id)
@@ -193,8 +230,12 @@ class DdsDomain:
         self.interface = interface
         self._write = ddspy_write
         self._lock = threading.Lock()
-        self._domain = Domain(domain_id, _config_xml(interface))
-        self.participant = DomainParticipant(domain_id)
+        _SHARED.acquire(domain_id, interface, lambda: Domain(domain_id, _config_xml(interface)))
+        try:
+            self.participant = DomainParticipant(domain_id)
+        except BaseException:
+            _SHARED.release(domain_id)
+            raise
         self._topics: dict[str, Any] = {}
         self._entities: list[Any] = []
         self._is_closed = False
@@ -237,8 +278,9 @@ class DdsDomain:
         if self._is_closed:
             return
         self._is_closed = True
-        # Deleting the domain deletes every entity in it; listener threads are joined by Cyclone.
-        for entity in (self.participant, self._domain):
-            entity.__del__()
+        # Deleting the participant deletes its readers and writers (Cyclone joins its listener
+        # threads), then the domain goes when its last user leaves.
+        self.participant.__del__()
+        _SHARED.release(self.domain_id)
         self._entities.clear()
         self._topics.clear()
