@@ -14,6 +14,7 @@ in our interop test: §0.1 and §1.9 of ../shared/reference/unitree-g1.md).
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 from collections.abc import Callable
@@ -31,6 +32,7 @@ ROBOT_INSTALL_HINT = (
 )
 _MAX_DOMAIN_ID = 232  # Cyclone's port mapping: 7400 + 250 * domain must stay below 65536
 _TAKE_BATCH = 16
+_WAIT_NS = 50_000_000  # the dispatch thread checks for close this often
 
 
 class DdsSetupError(BackendUnavailableError):
@@ -153,21 +155,23 @@ SampleHandler = Callable[[bytes], None]
 
 
 class RawReader:
-    """Hands every valid sample's CDR bytes to ``handler`` on Cyclone's listener thread."""
+    """Takes samples as CDR bytes and hands the valid ones to ``handler`` (dispatch thread)."""
 
     def __init__(self, domain: DdsDomain, topic: Any, handler: SampleHandler, qos: Any) -> None:
         from cyclonedds._clayer import ddspy_take
-        from cyclonedds.core import Listener
+        from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState
         from cyclonedds.sub import DataReader
 
         self._take = ddspy_take
         self._handler = handler
-        self._reader = DataReader(
-            domain.participant, topic, qos=qos, listener=Listener(on_data_available=self._on_data)
+        self.reader = DataReader(domain.participant, topic, qos=qos)
+        self._ref: int = self.reader._ref
+        self.condition = ReadCondition(
+            self.reader, SampleState.NotRead | ViewState.Any | InstanceState.Any
         )
 
-    def _on_data(self, reader: Any) -> None:
-        taken = self._take(reader._ref, _TAKE_BATCH)
+    def drain(self) -> None:
+        taken = self._take(self._ref, _TAKE_BATCH)
         if isinstance(taken, int):
             return
         for data, info in taken:
@@ -238,7 +242,14 @@ class DdsDomain:
             raise
         self._topics: dict[str, Any] = {}
         self._entities: list[Any] = []
+        self._readers: list[RawReader] = []
         self._is_closed = False
+        self._stop = threading.Event()
+        self._dispatch: threading.Thread | None = None
+        self._dispatch_priority: int | None = None
+        from cyclonedds.core import WaitSet
+
+        self._waitset = WaitSet(self.participant)
 
     def topic(self, name: str, idl_type: Any) -> Any:
         from cyclonedds.topic import Topic
@@ -262,8 +273,36 @@ class DdsDomain:
 
         qos = Qos(Policy.History.KeepLast(keep_last))
         reader = RawReader(self, self.topic(name, idl_type), handler, qos)
-        self._entities.append(reader)
+        with self._lock:
+            self._readers.append(reader)
+        self._waitset.attach(reader.condition)
+        if self._dispatch is None:
+            self._dispatch = threading.Thread(
+                target=self._dispatch_samples, name=f"dds-{self.domain_id}", daemon=True
+            )
+            self._dispatch.start()
         return reader
+
+    def _dispatch_samples(self) -> None:
+        """Our own thread runs the handlers, never Cyclone's: its receive threads stay free of
+        the GIL (a SCHED_OTHER thread holding it could otherwise stall the real-time tick), and
+        this thread can be given a real-time priority (``set_dispatch_priority``)."""
+        priority = self._dispatch_priority
+        if priority is not None:
+            try:
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+            except OSError as exc:
+                log.info("DDS dispatch thread stays SCHED_OTHER (%s)", exc.strerror)
+        while not self._stop.is_set():
+            self._waitset.wait(_WAIT_NS)
+            with self._lock:
+                readers = tuple(self._readers)
+            for reader in readers:
+                reader.drain()
+
+    def set_dispatch_priority(self, priority: int | None) -> None:
+        """SCHED_FIFO priority of the dispatch thread (call before the first reader)."""
+        self._dispatch_priority = priority
 
     def writer(self, name: str, idl_type: Any) -> Any:
         """A plain SDK-typed writer, for the low-rate messages (hands, BMS, RPC)."""
@@ -278,6 +317,9 @@ class DdsDomain:
         if self._is_closed:
             return
         self._is_closed = True
+        self._stop.set()
+        if self._dispatch is not None:
+            self._dispatch.join(timeout=1.0)
         # Deleting the participant deletes its readers and writers (Cyclone joins its listener
         # threads), then the domain goes when its last user leaves.
         self.participant.__del__()

@@ -1,8 +1,9 @@
 """The command writer: re-sends the latest supervised command to the G1 at a fixed rate.
 
-The 50 Hz tick hands its command over (``submit``); this thread writes ``rt/lowcmd`` at
-``command_rate_hz`` (and the Dex3 commands at ``hand_command_rate_hz``) on absolute deadlines,
-as Unitree's stacks do, so the firmware never sees a gap between ticks.
+The 50 Hz tick hands its command over (``submit``); this thread writes it at once, then keeps
+re-sending the latest one on ``rt/lowcmd`` at ``command_rate_hz`` (and the Dex3 commands at
+``hand_command_rate_hz``) on absolute deadlines, as Unitree's stacks do, so the firmware never
+sees a gap between ticks and a new command (an e-stop's damping too) never waits a period.
 
 Safety: if the tick stops refreshing the command for longer than ``stale_after_s`` (the
 supervisor's state-age limit), the writer switches to damping (kp = 0, kd > 0 at the measured
@@ -44,8 +45,7 @@ class WriterConfig:
     damping_kd: float = 8.0
     hand_damping_kd: float = 0.1
     fifo_priority: int | None = 85
-    """SCHED_FIFO priority for this thread where permitted (above the control loop's 80: its
-    work is tens of microseconds per period and it must not wait behind a tick)."""
+    """SCHED_FIFO priority for this thread where permitted (``UnitreeDdsConfig``)."""
     timing_capacity: int = 1 << 16
 
     def __post_init__(self) -> None:
@@ -79,11 +79,13 @@ class LowCmdWriter:
         self._body = LowCmdEncoder()
         self._hands = (HandCmdEncoder(), HandCmdEncoder())
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._period_ns = round(1e9 / config.rate_hz)
         self._hand_every = max(1, round(config.rate_hz / config.hand_rate_hz))
         self._sent_at = np.zeros(config.timing_capacity, dtype=np.int64)
         self.sent = 0
+        self.scheduled = 0
         self.damping_sent = 0
         self.send_errors = 0
         self.stalls = 0
@@ -97,6 +99,7 @@ class LowCmdWriter:
             self._refreshed_ns = time.monotonic_ns()
             if self.is_stall_latched and float(np.dot(command.kp, command.kp)) == 0.0:
                 self.is_stall_latched = False
+        self._wake.set()  # a new command goes out now, not up to one writer period later
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -105,14 +108,15 @@ class LowCmdWriter:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=1.0)
             self._thread = None
 
     def send_times_ns(self) -> npt.NDArray[np.int64]:
-        """Monotonic times of the retained sends, oldest first (for benchmarks)."""
-        n = min(self.sent, self._sent_at.shape[0])
-        start = self.sent % self._sent_at.shape[0] if self.sent > n else 0
+        """Monotonic times of the retained scheduled sends, oldest first (for benchmarks)."""
+        n = min(self.scheduled, self._sent_at.shape[0])
+        start = self.scheduled % self._sent_at.shape[0] if self.scheduled > n else 0
         return np.roll(self._sent_at[:n], -start) if start else self._sent_at[:n].copy()
 
     # ------------------------------------------------------------ the thread
@@ -125,16 +129,21 @@ class LowCmdWriter:
         deadline = time.monotonic_ns()
         cycle = 0
         while not self._stop.is_set():
-            self._write_once(cycle % self._hand_every == 0)
+            self._write_once(cycle % self._hand_every == 0, is_scheduled=True)
             cycle += 1
             deadline += self._period_ns
-            delay = deadline - time.monotonic_ns()
-            if delay > 0:
-                time.sleep(delay * 1e-9)
-            elif delay < -10 * self._period_ns:  # far behind (suspended): no burst
+            while True:
+                delay = deadline - time.monotonic_ns()
+                if delay <= 0 or not self._wake.wait(delay * 1e-9):
+                    break
+                self._wake.clear()
+                if self._stop.is_set():
+                    return
+                self._write_once(False, is_scheduled=False)  # the tick's fresh command
+            if delay < -10 * self._period_ns:  # far behind (suspended): no burst
                 deadline = time.monotonic_ns()
 
-    def _write_once(self, with_hands: bool) -> None:
+    def _write_once(self, with_hands: bool, *, is_scheduled: bool) -> None:
         now = time.monotonic_ns()
         out = self._out
         with self._lock:
@@ -151,7 +160,9 @@ class LowCmdWriter:
             self._fill_damping(out)
             self.damping_sent += 1
         ok = self._send_body(self._body.encode(out, self._mode_machine()))
-        self._sent_at[self.sent % self._sent_at.shape[0]] = now
+        if is_scheduled:  # the period figures are about the schedule, not the extra sends
+            self._sent_at[self.scheduled % self._sent_at.shape[0]] = now
+            self.scheduled += 1
         self.sent += 1
         if not ok:
             self.send_errors += 1

@@ -113,6 +113,7 @@ class UnitreeDdsBackend:
         self._hand_dq = np.zeros((2, NUM_HAND_JOINTS))
         self._writer: LowCmdWriter | None = None
         self._domain = DdsDomain(config.domain_id, config.network_interface)
+        self._domain.set_dispatch_priority(config.reader_fifo_priority)
         try:
             self._start(start_writer)
         except BaseException:
@@ -172,6 +173,7 @@ class UnitreeDdsBackend:
                 stale_after_s=self._damping.stale_after_s,
                 damping_kd=self._damping.damping_kd,
                 hand_damping_kd=self._damping.hand_damping_kd,
+                fifo_priority=cfg.writer_fifo_priority,
             ),
             send_body=body.write,
             send_hands=hands,
