@@ -8,6 +8,7 @@ from the supervisor's own limits so both stop the robot the same way.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,8 +81,13 @@ def build_unitree_stack(
             stale_after_s=sup_cfg.max_state_age_s,
             damping_kd=sup_cfg.damping_kd,
             hand_damping_kd=sup_cfg.hand_damping_kd,
+            tick_period_s=config.loop.period_s,
         ),
     )
+    # Threads here share the interpreter lock: a thread that wants it waits up to the switch
+    # interval (5 ms by default) for a holder running Python. 0.25 ms bounds how long the writer
+    # or the state reader can be held up by the tick's numpy work, and the tick by theirs.
+    sys.setswitchinterval(min(sys.getswitchinterval(), 0.00025))
     try:
         supervisor = Supervisor(
             sup_cfg, EstopLatch(latch_path), GravityModel(dynamics, config.gravity_feedforward)

@@ -47,6 +47,9 @@ class WriterConfig:
     fifo_priority: int | None = 85
     """SCHED_FIFO priority for this thread where permitted (``UnitreeDdsConfig``)."""
     timing_capacity: int = 1 << 16
+    tick_period_s: float = 0.02
+    """The control loop's period. When it is a whole number of writer periods, the writer keeps
+    its sends half a writer period away from the tick's wake-ups (see ``note_tick``)."""
 
     def __post_init__(self) -> None:
         if not 50.0 <= self.rate_hz <= 2000.0 or not 0 < self.hand_rate_hz <= self.rate_hz:
@@ -82,6 +85,9 @@ class LowCmdWriter:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._period_ns = round(1e9 / config.rate_hz)
+        tick_ns = round(config.tick_period_s * 1e9)
+        self._is_phase_locked = tick_ns % self._period_ns == 0
+        self._tick_ns = 0
         self._hand_every = max(1, round(config.rate_hz / config.hand_rate_hz))
         self._sent_at = np.zeros(config.timing_capacity, dtype=np.int64)
         self.sent = 0
@@ -92,6 +98,16 @@ class LowCmdWriter:
         self.is_stall_latched = False
 
     # ------------------------------------------------------------ the tick's side
+    def note_tick(self, t_ns: int) -> None:
+        """The tick started (it read the state) at ``t_ns``.
+
+        Both schedules are absolute on one clock and the tick period is a multiple of the
+        writer's, so their relative phase is constant: the writer puts its sends half a writer
+        period after the tick's deadlines, never where the tick wakes up and would have to wait
+        for the interpreter lock behind a send (measured by ``scripts/bench_dds.py``).
+        """
+        self._tick_ns = t_ns
+
     def submit(self, command: RobotCommand) -> None:
         """The supervised command of this tick (copied; allocation-free)."""
         with self._lock:
@@ -100,6 +116,11 @@ class LowCmdWriter:
             if self.is_stall_latched and float(np.dot(command.kp, command.kp)) == 0.0:
                 self.is_stall_latched = False
         self._wake.set()  # a new command goes out now, not up to one writer period later
+
+    def send_now(self) -> None:
+        """Send the latest command from the caller's thread: the writer-less way (once per
+        tick, as unitree_rl_gym's Python deploy does), kept for benchmarks to compare against."""
+        self._write_once(True, is_scheduled=False)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -132,6 +153,8 @@ class LowCmdWriter:
             self._write_once(cycle % self._hand_every == 0, is_scheduled=True)
             cycle += 1
             deadline += self._period_ns
+            if self._is_phase_locked and self._tick_ns:
+                deadline += self._phase_correction(deadline)
             while True:
                 delay = deadline - time.monotonic_ns()
                 if delay <= 0 or not self._wake.wait(delay * 1e-9):
@@ -142,6 +165,12 @@ class LowCmdWriter:
                 self._write_once(False, is_scheduled=False)  # the tick's fresh command
             if delay < -10 * self._period_ns:  # far behind (suspended): no burst
                 deadline = time.monotonic_ns()
+
+    def _phase_correction(self, deadline: int) -> int:
+        """Shift (once, then rarely) so sends land half a period after the tick's grid."""
+        period = self._period_ns
+        error = (deadline - self._tick_ns) % period - period // 2
+        return -error if abs(error) > period // 4 else 0
 
     def _write_once(self, with_hands: bool, *, is_scheduled: bool) -> None:
         now = time.monotonic_ns()

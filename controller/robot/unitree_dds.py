@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,8 @@ class DampingGains:
     stale_after_s: float = 0.1
     damping_kd: float = 8.0
     hand_damping_kd: float = 0.1
+    tick_period_s: float = 0.02
+    """The control loop's period (the writer keeps clear of its wake-ups)."""
 
 
 class UnitreeDdsBackend:
@@ -174,6 +177,7 @@ class UnitreeDdsBackend:
                 damping_kd=self._damping.damping_kd,
                 hand_damping_kd=self._damping.hand_damping_kd,
                 fifo_priority=cfg.writer_fifo_priority,
+                tick_period_s=self._damping.tick_period_s,
             ),
             send_body=body.write,
             send_hands=hands,
@@ -187,8 +191,10 @@ class UnitreeDdsBackend:
         with self._lock:
             out.copy_from(self._state)
         writer = self._writer
-        if writer is not None and writer.is_stall_latched:
-            out.stamp_ns = 0  # the writer is damping on its own: the supervisor must too
+        if writer is not None:
+            writer.note_tick(time.monotonic_ns())
+            if writer.is_stall_latched:
+                out.stamp_ns = 0  # the writer is damping on its own: the supervisor must too
 
     def write_command(self, command: RobotCommand) -> None:
         if self._writer is not None:
