@@ -267,12 +267,13 @@ def test_fleet_disabled_runs_without_a_broker(tmp_path: Path) -> None:
             assert process.poll() is None
             try:
                 answer = asyncio.run(admin_request(tmp_path / "run", "status", timeout_s=2.0))
-                if answer["status"]["is_alive"]:
+                if answer["status"]["is_alive"] and answer["status"]["state_age_ms"] < 100:
                     break
             except TimeoutError:
                 pass
             assert time.monotonic() < deadline
             time.sleep(0.1)
+        time.sleep(0.5)  # the daemon polls for READY every 50 ms
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=15)[0].decode()
         assert process.returncode == 0, output
