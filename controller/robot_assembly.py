@@ -23,7 +23,7 @@ from controller.pd_tracker import PdTracker
 from controller.robot.model_source import ModelSource
 from controller.robot.unitree_config import UnitreeDdsConfig
 from controller.robot.unitree_dds import DampingGains, UnitreeDdsBackend
-from controller.safety import Supervisor
+from controller.safety import Supervisor, SupervisorStart
 from controller.tracking import TrackingController
 
 
@@ -49,15 +49,18 @@ def build_control_stack(
     latch_path: Path | None,
     controller: TrackingController | None = None,
     observer: TickObserver | None = None,
+    start: SupervisorStart | None = None,
 ) -> ControlStack | RobotStack:
     """The simulator stack when ``robot`` is None, else the G1 on DDS."""
     if robot is None:
         return build_sim_stack(
-            source, config, latch_path=latch_path, controller=controller, observer=observer
-        )
+            source, config, latch_path=latch_path, controller=controller, observer=observer,
+            start=start,
+        )  # fmt: skip
     return build_unitree_stack(
-        source, config, robot, latch_path=latch_path, controller=controller, observer=observer
-    )
+        source, config, robot, latch_path=latch_path, controller=controller, observer=observer,
+        start=start,
+    )  # fmt: skip
 
 
 def build_unitree_stack(
@@ -68,6 +71,7 @@ def build_unitree_stack(
     latch_path: Path | None,
     controller: TrackingController | None = None,
     observer: TickObserver | None = None,
+    start: SupervisorStart | None = None,
 ) -> RobotStack:
     """A real-time loop over the G1's bus (runs the backend's start-up: may raise
     ``BackendUnavailableError`` with the fix in its message)."""
@@ -90,7 +94,10 @@ def build_unitree_stack(
     sys.setswitchinterval(min(sys.getswitchinterval(), 0.00025))
     try:
         supervisor = Supervisor(
-            sup_cfg, EstopLatch(latch_path), GravityModel(dynamics, config.gravity_feedforward)
+            sup_cfg,
+            EstopLatch(latch_path),
+            GravityModel(dynamics, config.gravity_feedforward),
+            start,
         )
         loop = ControlLoop(
             backend=backend,

@@ -6,6 +6,7 @@ from an ``.npz`` (``hand_pose``, ``hand_keypoints``, ``hand_confidence``, ``hand
 left/right) and an Ed25519 key (hex seed file), and writes the v1 wire message.
 ``package inspect FILE`` prints metadata, duration, arrays and the validation result; the exit
 code is 0 for a valid package, 1 for a rejected one, 2 when the file cannot be read.
+``package keygen`` and ``package sign`` live in ``daemon.package_sign_cli``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from pathlib import Path
 import msgpack
 import numpy as np
 
+from daemon.package_sign_cli import add_signing_commands
 from estimators.errors import (
     GenmoImportError,
     OptionalDependencyError,
     PackageRejectedError,
+    SigningKeyError,
 )
 from estimators.genmo import genmo_to_package, load_genmo_file
 from estimators.package import (
@@ -29,8 +32,9 @@ from estimators.package import (
     WilorHands,
     decode_package,
     encode_package,
+    key_id_of,
 )
-from estimators.package.signing import private_key_from_bytes
+from estimators.package.signing import parse_private_key, parse_public_key
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -43,13 +47,6 @@ def _out(text: str) -> None:
 
 def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
-
-
-def _read_hex_key(path: Path) -> bytes:
-    raw = bytes.fromhex(path.read_text(encoding="ascii").strip())
-    if len(raw) != 32:
-        raise ValueError(f"{path}: expected 32 bytes of hex (an Ed25519 seed or public key)")
-    return raw
 
 
 def _load_wilor(path: Path) -> WilorHands:
@@ -75,10 +72,12 @@ def _from_genmo(args: argparse.Namespace) -> int:
             hands=hands,
             source=str(args.input),
         )
-        key = private_key_from_bytes(_read_hex_key(args.sign_key)) if args.sign_key else None
-        data = encode_package(package, signing_key=key, key_id=args.key_id)
+        key = parse_private_key(args.sign_key.read_bytes()) if args.sign_key else None
+        key_id = (args.key_id or key_id_of(key)) if key is not None else None
+        data = encode_package(package, signing_key=key, key_id=key_id)
         args.out.write_bytes(data)
     except (GenmoImportError, OptionalDependencyError, OSError, KeyError, ValueError) as exc:
+        # SigningKeyError and PackageRejectedError are ValueErrors too.
         if isinstance(exc, PackageRejectedError):
             _err(f"rejected [{exc.code.value}] {exc.field}: {exc.detail}")
             return EXIT_REJECTED
@@ -104,15 +103,16 @@ def _inspect(args: argparse.Namespace) -> int:
         data = args.file.read_bytes()
         trusted = {}
         for item in args.trusted_key:
-            key_id, _, path = item.partition("=")
-            trusted[key_id] = _read_hex_key(Path(path))
+            key_id, _, path = item.rpartition("=")
+            raw = parse_public_key(Path(path).read_bytes())
+            trusted[key_id or key_id_of(raw)] = raw
         config = PackageConfig(
             max_bytes=args.max_bytes,
             max_frames=args.max_frames,
             require_signature=args.require_signature,
             trusted_keys=trusted,
         )
-    except (OSError, ValueError) as exc:
+    except (OSError, SigningKeyError, ValueError) as exc:
         _err(f"error: {exc}")
         return EXIT_IO
     _out(f"file: {args.file} ({len(data)} bytes)")
@@ -148,8 +148,10 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def add_package_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register ``package from-genmo`` and ``package inspect`` (each sets ``func`` -> exit code)."""
-    package = subparsers.add_parser("package", help="motion packages: import and inspect")
+    """Register ``package from-genmo|inspect|keygen|sign`` (each sets ``func`` -> exit code)."""
+    package = subparsers.add_parser(
+        "package", help="motion packages: import, inspect, keygen, sign"
+    )
     sub = package.add_subparsers(dest="package_command", required=True)
 
     gen = sub.add_parser("from-genmo", help="GENMO output (.pt or .npz) -> motion package")
@@ -160,8 +162,8 @@ def add_package_commands(subparsers: argparse._SubParsersAction) -> None:  # typ
     gen.add_argument("--fps", type=float, default=30.0, help="GENMO frame rate (default 30)")
     gen.add_argument("--camera-view", choices=[v.value for v in CameraView], default="front")
     gen.add_argument("--wilor", type=Path, help=".npz with WiLoR hands (rows left, right)")
-    gen.add_argument("--sign-key", type=Path, help="file with a hex Ed25519 private seed")
-    gen.add_argument("--key-id", help="name of the signing key (required with --sign-key)")
+    gen.add_argument("--sign-key", type=Path, help="Ed25519 private key (PEM or hex seed)")
+    gen.add_argument("--key-id", help="key id to claim (default: derived from the key)")
     gen.set_defaults(func=_from_genmo)
 
     ins = sub.add_parser("inspect", help="print a package's metadata and validation result")
@@ -174,7 +176,8 @@ def add_package_commands(subparsers: argparse._SubParsersAction) -> None:  # typ
         "--trusted-key",
         action="append",
         default=[],
-        metavar="ID=HEXFILE",
-        help="trust a public key (hex file) under a key id; repeatable",
+        metavar="[ID=]FILE",
+        help="trust a public key (PEM or hex), under its derived id unless named; repeatable",
     )
     ins.set_defaults(func=_inspect)
+    add_signing_commands(sub)

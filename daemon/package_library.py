@@ -4,7 +4,13 @@
 when the ``PackageConfig`` says so), build the 50 Hz reference track with the PD tracker's
 feed-forward (so a package whose track cannot be built is refused too), store the message
 durably, then answer. A refused package is answered with its stable code and field, and nothing
-is stored or cached. ``track``: from the cache, else load from the store, decode again (the
+is stored or cached. A stored id is immutable: before any of that work, the envelope alone
+(digest, signature, claimed id) is read; a package whose id is stored with the same digest is
+answered "already stored" at once (no validation, no track, no write), one with another digest
+is refused (``package_id_conflict``) and the stored file is left as it was. A replay flood
+therefore costs a digest and a signature check per message, not a precompute.
+
+``track``: from the cache, else load from the store, decode again (the
 digest and signature are checked at every load: a file damaged on disk, or signed by a key no
 longer trusted, is refused), build and cache.
 
@@ -28,9 +34,15 @@ import mujoco
 from controller.dynamics import FeedforwardJoints, inverse_dynamics_track, load_robot_model
 from controller.robot.model_source import ModelKind, ModelSource
 from daemon.motion_library import IngestResult, UnknownPackageError
-from daemon.package_store import PackageStore, PackageStoreError, PutResult
+from daemon.package_store import (
+    PackageIdConflictError,
+    PackageStore,
+    PackageStoreError,
+    PutResult,
+)
 from estimators.errors import PackageErrorCode, PackageRejectedError
-from estimators.package import PackageConfig, decode_package
+from estimators.package import PackageConfig, PackageIdentity, decode_package, peek_identity
+from estimators.package.envelope import read_digest
 from estimators.reference_track import TrackBuildConfig, build_reference_track
 from estimators.track import TRACK_FPS, ReferenceTrack, TrackError
 
@@ -38,6 +50,9 @@ _LOG = logging.getLogger(__name__)
 
 TRACK_BUILD_FAILED = "track_build_failed"
 """``IngestResult.code`` for a package that validated but whose reference track is invalid."""
+PACKAGE_ID_CONFLICT = PackageIdConflictError.code
+"""``IngestResult.code`` for a package whose id is stored with another digest."""
+_SHOWN_DIGEST = 16
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,8 @@ class PackageLibrary:
         self._config = config
         self._pinned_ids = pinned_ids
         self._cache: OrderedDict[str, ReferenceTrack] = OrderedDict()
+        self._digests: dict[str, tuple[int, str]] = {}
+        """id -> (store time, package digest) of stored packages, filled as they are seen."""
         self._work_lock = asyncio.Lock()
         self._model: mujoco.MjModel | None = None
 
@@ -106,7 +123,17 @@ class PackageLibrary:
         """
         async with self._work_lock:
             try:
-                track = await asyncio.to_thread(self._decode_and_build, data)
+                identity = await asyncio.to_thread(peek_identity, data, self._config.package)
+            except PackageRejectedError as exc:
+                return self._log_rejection(
+                    source, None, _rejected(exc.code.value, exc.field, exc.detail)
+                )
+            if identity is not None and identity.package_id in self._store:
+                known = await self._answer_stored(identity, source)
+                if known is not None:
+                    return known
+            try:
+                track, digest = await asyncio.to_thread(self._decode_and_build, data)
             except PackageRejectedError as exc:
                 return self._log_rejection(
                     source, None, _rejected(exc.code.value, exc.field, exc.detail)
@@ -123,6 +150,7 @@ class PackageLibrary:
                 return self._log_rejection(
                     source, package_id, self._store_rejection(exc, package_id)
                 )
+            self._digests[package_id] = (put.entry.stored_ns, digest)
         self._after_put(put, track)
         _LOG.info(
             "accepted package %s from %s (%d bytes, %.1f s)",
@@ -132,7 +160,7 @@ class PackageLibrary:
             track.duration_s,
             extra={"PACKAGE_ID": package_id, "SOURCE": source},
         )
-        return IngestResult(accepted=True, package_id=package_id)
+        return IngestResult(accepted=True, package_id=package_id, already_stored=put.already_stored)
 
     async def track(self, package_id: str) -> ReferenceTrack:
         """The package's track with feed-forward attached.
@@ -153,7 +181,7 @@ class PackageLibrary:
             if cached is not None:
                 return cached
             data = await asyncio.to_thread(self._store.get, package_id)
-            track = await asyncio.to_thread(self._decode_and_build, data)
+            track, _ = await asyncio.to_thread(self._decode_and_build, data)
         if track.package_id != package_id:
             # A file renamed by hand: the content decides what it is, and it is not this id.
             raise UnknownPackageError(package_id)
@@ -162,7 +190,8 @@ class PackageLibrary:
 
     # ------------------------------------------------------------------ worker-thread side
 
-    def _decode_and_build(self, data: bytes) -> ReferenceTrack:
+    def _decode_and_build(self, data: bytes) -> tuple[ReferenceTrack, str]:
+        """The package's track with feed-forward, and its digest."""
         decoded = decode_package(data, self._config.package)
         track = build_reference_track(decoded.package, config=self._config.track)
         if self._model is None:
@@ -170,14 +199,65 @@ class PackageLibrary:
         dq, tau = inverse_dynamics_track(
             self._model, track.q_hw, 1.0 / TRACK_FPS, self._config.feedforward
         )
-        return replace(track, dq_hw=dq, tau_ff_hw=tau)
+        return replace(track, dq_hw=dq, tau_ff_hw=tau), decoded.sha256_hex
 
     # ------------------------------------------------------------------ event-loop side
+
+    async def _answer_stored(self, identity: PackageIdentity, source: str) -> IngestResult | None:
+        """The answer for an upload whose id is stored: already stored (same digest) or a
+        conflict; None when the stored package vanished meanwhile (decode it as new)."""
+        package_id = identity.package_id
+        try:
+            stored = await self._stored_digest(package_id)
+        except UnknownPackageError:
+            return None
+        except PackageStoreError as exc:
+            return self._log_rejection(source, package_id, _rejected(exc.code, "", exc.detail))
+        if stored == identity.sha256_hex:
+            _LOG.debug(
+                "package %s from %s is already stored",
+                package_id,
+                source,
+                extra={"PACKAGE_ID": package_id, "SOURCE": source},
+            )
+            return IngestResult(accepted=True, package_id=package_id, already_stored=True)
+        held = f"digest {stored[:_SHOWN_DIGEST]}…" if stored else "a damaged file"
+        return self._log_rejection(
+            source,
+            package_id,
+            _rejected(
+                PACKAGE_ID_CONFLICT,
+                "meta.package_id",
+                f"{package_id!r} is stored with {held}, this package has digest "
+                f"{identity.sha256_hex[:_SHOWN_DIGEST]}…; a stored id is immutable (use a new id)",
+            ),
+        )
+
+    async def _stored_digest(self, package_id: str) -> str:
+        """The digest of the stored package ("" when its file is damaged).
+
+        Raises:
+            UnknownPackageError: it is gone.
+            PackageStoreError: its file cannot be read.
+        """
+        entry = self._store.entry(package_id)
+        cached = self._digests.get(package_id)
+        if cached is not None and cached[0] == entry.stored_ns:
+            return cached[1]
+        data = await asyncio.to_thread(self._store.get, package_id)
+        try:
+            digest = read_digest(data)
+        except PackageRejectedError:
+            digest = ""
+        self._digests[package_id] = (entry.stored_ns, digest)
+        return digest
 
     def _store_rejection(self, exc: PackageStoreError, package_id: str) -> IngestResult:
         if exc.code == "unsafe_id":
             # The package format allows ids (a leading dot) that cannot name a file.
             return _rejected(PackageErrorCode.INVALID_METADATA.value, "meta.package_id", exc.detail)
+        if exc.code == PACKAGE_ID_CONFLICT:
+            return _rejected(exc.code, "meta.package_id", exc.detail)
         return _rejected(exc.code, "", exc.detail)
 
     def _log_rejection(
@@ -196,6 +276,7 @@ class PackageLibrary:
     def _after_put(self, put: PutResult, track: ReferenceTrack) -> None:
         for evicted in put.evicted:
             self._cache.pop(evicted, None)
+            self._digests.pop(evicted, None)
         self._cache.pop(put.entry.package_id, None)
         self._cache_put(put.entry.package_id, track)
 

@@ -12,7 +12,7 @@ import ctypes.util
 import logging
 import os
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.assembly import StackConfig
@@ -22,7 +22,7 @@ from controller.robot.base import BackendUnavailableError
 from controller.robot.model_source import ModelSource
 from controller.robot.unitree_config import UnitreeDdsConfig
 from controller.robot_assembly import build_control_stack
-from controller.safety import SAFE_MODES, Mode
+from controller.safety import SAFE_MODES, Mode, SupervisorStart
 from controller.sonic.config import SonicConfig, load_sonic_policy
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,9 @@ class ControlProcessSettings:
     """The daemon's pid: if it is gone (or dies later), this process damps and exits."""
     orphan_damping_ticks: int = 25
     """Ticks of damping written before exiting because the daemon died (0.5 s)."""
+    start: SupervisorStart = field(default_factory=SupervisorStart)
+    """Set by the daemon on a restart: start damped, or in an e-stop the predecessor could not
+    persist."""
     robot: UnitreeDdsConfig | None = None
     """The G1 on DDS to drive; None: the in-process simulator."""
 
@@ -70,6 +73,7 @@ def run_control_process(settings: ControlProcessSettings) -> int:
             settings.robot,
             latch_path=settings.latch_path,
             controller=controller,
+            start=settings.start,
         )
     except BackendUnavailableError as exc:
         log.error("%s", exc)  # one line naming the fix; no command was written

@@ -223,14 +223,3 @@ def test_a_package_damaged_on_disk_is_refused_at_load(tmp_path: Path) -> None:
     with pytest.raises(PackageRejectedError) as caught:
         run(library.track("demo-pick-box"))
     assert caught.value.code.value == "digest_mismatch"
-
-
-def test_resubmitting_an_id_replaces_the_track(tmp_path: Path) -> None:
-    library = make_library(tmp_path)
-    run(library.submit(wire(), source="test"))
-    first = run(library.track("demo-pick-box"))
-    longer = make_demo_motion(duration_s=2 * DURATION_S, hands_format=HandsFormat.STATES)
-    assert run(library.submit(encode_package(longer), source="test")).accepted
-    second = run(library.track("demo-pick-box"))
-    assert second.n_frames > first.n_frames
-    assert library.package_ids() == ["demo-pick-box"]
