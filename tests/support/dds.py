@@ -35,9 +35,18 @@ def require_robot_extra() -> None:
             pytest.skip(f"{module} is not installed: the robot extra (`make setup`) provides it")
 
 
+_USED_DOMAINS: set[int] = set()
+
+
 def random_domain() -> int:
-    """A DDS domain for one test: away from the robot's 0 and the simulator's default 1."""
-    return random.randint(100, 230)
+    """A DDS domain for one test: away from the robot's 0 and the simulator's default 1, and
+    never one this test process used before (a service from an earlier test may still be on
+    it)."""
+    while True:
+        domain = random.randint(100, 230)
+        if domain not in _USED_DOMAINS and domain + 1 not in _USED_DOMAINS:
+            _USED_DOMAINS.update((domain, domain + 1))  # +1: the wrong-domain test's
+            return domain
 
 
 @dataclass
