@@ -39,7 +39,7 @@ Send = Callable[[bytes], bool]
 
 @dataclass(frozen=True)
 class WriterConfig:
-    rate_hz: float = 500.0
+    rate_hz: float = 250.0
     hand_rate_hz: float = 100.0
     stale_after_s: float = 0.1
     damping_kd: float = 8.0
