@@ -47,11 +47,12 @@ class UnitreeDdsConfig:
     command_rate_hz: float = 250.0
     """How often the writer re-sends the latest supervised command. A new command goes out the
     moment the tick hands it over whatever this rate, so the rate only keeps the firmware fed
-    between ticks. ``scripts/bench_dds.py`` (medians of 3 interleaved runs, SONIC on CPU):
-    at 250 Hz the tick's lateness p99 stays at the writer-less figure (0.005 vs 0.020 ms) with
-    period jitter p99 0.16 ms; at 500 Hz (SONIC's and Unitree's rate) jitter is 0.21 ms but the
-    lateness p99 doubles (0.038 ms), beyond the 1.5x budget, for 1.4 % of a core more. A 4 ms
-    gap is far inside what a G1 tolerates: unitree_rl_gym's Python deploy writes at 50 Hz."""
+    between ticks. ``scripts/bench_dds.py`` (two runs, medians of 3 interleaved each, SONIC on
+    CPU): at 250 Hz the tick's lateness p99 stays at the writer-less figure (0.005-0.008 ms vs
+    0.011-0.020 ms) with period jitter p99 0.16-0.29 ms; at 500 Hz (SONIC's and Unitree's rate)
+    jitter is the same but lateness p99 grows 2-6x (0.038-0.064 ms), past the 1.5x budget, for
+    1.4-3 % of a core more. A 4 ms gap is far inside what a G1 tolerates: unitree_rl_gym's
+    Python deploy writes once per 20 ms step."""
     hand_command_rate_hz: float = 100.0
     """Dex3 command rate (Unitree's teleoperation stack drives the hands at 100 Hz)."""
     dex3_state_prefix: Dex3StatePrefix = Dex3StatePrefix.DEX3
