@@ -3,6 +3,9 @@
 #   make test   -> the same set-up, then the whole test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# A prefix whose lib/ and include/ are Debian's Cyclone DDS (the binding's finder looks only in
+# $CYCLONEDDS_HOME/{lib,include}, not in Debian's multiarch directory).
+CYCLONEDDS_HOME := $(abspath $(VENV))/cyclonedds
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= out/demo
 
@@ -10,7 +13,7 @@ DEMO_OUT ?= out/demo
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install_system_deps.sh
+$(STAMP): pyproject.toml scripts/install_system_deps.sh scripts/cyclonedds_prefix.sh
 	bash scripts/install_system_deps.sh
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -21,6 +24,11 @@ $(STAMP): pyproject.toml scripts/install_system_deps.sh
 		&& $(PY) -m pip install -q torch==2.13.0 \
 		|| echo "torch 2.13.0 CPU not installed: the smplx cross-check will skip"
 	$(PY) -m pip install -q -e '.[dev,systemd]'
+	# The robot extra (the DDS backend, the simulator bridge and their tests): cyclonedds 0.10.2
+	# built against Debian's Cyclone 0.10.2, then the SDK's types without their dependencies.
+	bash scripts/cyclonedds_prefix.sh $(CYCLONEDDS_HOME)
+	CYCLONEDDS_HOME=$(CYCLONEDDS_HOME) $(PY) -m pip install -q --no-binary cyclonedds -e '.[robot]'
+	$(PY) -m pip install -q --no-deps unitree-sdk2py-dimos==1.0.3
 	# smplx requires torch: only with the pinned one present (never let it pull another).
 	$(PY) -c "import torch" 2>/dev/null && $(PY) -m pip install -q 'smplx>=0.1.28' \
 		|| echo "smplx not installed: the smplx cross-check will skip"

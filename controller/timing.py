@@ -46,6 +46,23 @@ class TickTimingRing:
         row[WRITE] = write_ns
         self._count += 1
 
+    def last(self, n: int) -> npt.NDArray[np.int64]:
+        """The newest ``n`` rows (at most what is retained), oldest first; copies only those.
+
+        The status publisher reads 50 rows ten times a second: ``rows()[-50:]`` would copy the
+        whole ring (2.5 MiB, rolled once full) to keep 50 of them.
+        """
+        cap = self.capacity
+        n = max(0, min(n, self._count, cap))
+        end = self._count % cap
+        if n <= end:
+            newest: npt.NDArray[np.int64] = self._rows[end - n : end].copy()
+            return newest
+        joined: npt.NDArray[np.int64] = np.concatenate(
+            (self._rows[cap - (n - end) :], self._rows[:end])
+        )
+        return joined
+
     def rows(self) -> npt.NDArray[np.int64]:
         """The retained rows, oldest first (a copy; for reports, never for the tick)."""
         n = min(self._count, self.capacity)

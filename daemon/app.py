@@ -25,6 +25,7 @@ from controller.ipc import ESTOP_SOCKET, endpoint
 from controller.process.main import ControlProcessSettings
 from controller.robot.model_source import ModelSource
 from controller.robot.mujoco_backend import SimMode
+from controller.robot.unitree_config import BackendKind
 from controller.safety import Mode
 from daemon.admin import AdminServer
 from daemon.aio import wait_event
@@ -39,6 +40,7 @@ from daemon.package_library import PackageLibrary, PackageLibraryConfig
 from daemon.package_store import PackageStore, PackageStoreConfig
 from daemon.sd_notify import SdNotifier
 from daemon.streaming import StreamingInput
+from daemon.vda5050.robot_view import RobotExtras
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ def control_settings(config: EdgeConfig, source: ModelSource) -> ControlProcessS
         sonic=config.sonic,
         shutdown_mode=Mode.HOLD if daemon.shutdown_mode == "hold" else Mode.DAMP,
         state_publish_endpoint=daemon.state_publish_endpoint,
+        robot=config.robot.unitree if config.robot.backend is BackendKind.UNITREE else None,
     )
 
 
@@ -173,26 +176,32 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
                 camera=make_frame_source(config.generation.camera, model_source=options.source),
                 credentials_dir=Path(credentials) if credentials else None,
             )
-            fleet = await adapters.enter_async_context(
-                FleetService(
-                    config=config.fleet,
-                    link=link,
-                    library=library,
-                    environ=environment,
-                    generation=generation,
-                    estop_relay=EstopRelayOptions(
-                        estop_endpoint=endpoint(settings.run_dir, ESTOP_SOCKET),
-                        run_dir=Path(settings.run_dir),
-                        fifo_priority=config.realtime.estop_relay_priority
-                        if config.daemon.realtime
-                        else None,
-                    ),
+            if config.fleet.enabled:
+                fleet = await adapters.enter_async_context(
+                    FleetService(
+                        config=config.fleet,
+                        link=link,
+                        library=library,
+                        extra_status=lambda: RobotExtras(
+                            state_of_charge_pct=link.status().battery_soc_pct
+                        ),
+                        environ=environment,
+                        generation=generation,
+                        estop_relay=EstopRelayOptions(
+                            estop_endpoint=endpoint(settings.run_dir, ESTOP_SOCKET),
+                            run_dir=Path(settings.run_dir),
+                            fifo_priority=config.realtime.estop_relay_priority
+                            if config.daemon.realtime
+                            else None,
+                        ),
+                    )
                 )
-            )
-            # A dead or stuck fleet task (restarting) withholds the watchdog and the
-            # heartbeat: the robot holds rather than run while e-stops might be ignored.
-            health.add(fleet.is_healthy)
-            link.add_health_check(fleet.is_healthy)
+                # A dead or stuck fleet task (restarting) withholds the watchdog and the
+                # heartbeat: the robot holds rather than run while e-stops might be ignored.
+                health.add(fleet.is_healthy)
+                link.add_health_check(fleet.is_healthy)
+            else:
+                log.warning("fleet interface disabled ([fleet] enabled = false): no broker")
             if config.streaming is not None:
                 await adapters.enter_async_context(
                     StreamingInput(config=config.streaming, link=link)

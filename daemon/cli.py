@@ -13,14 +13,17 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from controller.robot.base import BackendUnavailableError
 from controller.robot.model_source import ModelNotFoundError, resolve_model
 from daemon.config import DEFAULT_CONFIG_PATH, ConfigError, EdgeConfig, load_config, masked
 from daemon.generate_cli import add_generate_command
 from daemon.package_cli import add_package_commands
 from daemon.security_cli import add_security_commands
+from daemon.sim_bridge_cli import add_sim_bridge_command
 from models.engines_cli import add_engine_commands
 
 if TYPE_CHECKING:
+    from controller.robot.unitree_config import UnitreeDdsConfig
     from controller.sonic.policy import SonicPolicy
 
 EXIT_OK = 0
@@ -40,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         code: int = args.func(args)
-    except (ConfigError, ModelNotFoundError) as exc:
+    except (ConfigError, ModelNotFoundError, BackendUnavailableError) as exc:
         print(f"exoactor-edge: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # output piped into `head` and the like: not an error
@@ -77,6 +80,13 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--mjcf", type=Path, default=None, help="MJCF model to simulate")
     demo.add_argument("--builtin-model", action="store_true", help="use the built-in G1 model")
     demo.add_argument("--realtime", action="store_true", help="pace physics at wall-clock speed")
+    demo.add_argument(
+        "--bridge",
+        action="store_true",
+        help="drive `exoactor-edge sim-bridge` over DDS instead of the in-process simulator "
+        "(real time; the bridge owns the model and the gantry)",
+    )
+    demo.add_argument("--domain", type=int, default=1, help="the bridge's DDS domain (default 1)")
     gantry = demo.add_mutually_exclusive_group()
     gantry.add_argument(
         "--gantry",
@@ -126,6 +136,8 @@ def _build_parser() -> argparse.ArgumentParser:
         ("status", "print the running service's status"),
         ("estop", "engage the e-stop now (latched until `exoactor-edge reset`)"),
         ("reset", "reset a latched e-stop (the robot goes to DAMP, never straight to motion)"),
+        ("enable", "ramp to the default pose and hold it (from PASSIVE or DAMP)"),
+        ("disable", "damp the motors (DAMP: kp = 0, kd > 0) until the next enable"),
     ):
         admin = sub.add_parser(name, help=text)
         _config_argument(admin)
@@ -135,6 +147,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_engine_commands(sub)
     add_security_commands(sub)
     add_generate_command(sub)
+    add_sim_bridge_command(sub)
 
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(title="config commands", metavar="SUBCOMMAND")
@@ -183,6 +196,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     policy = _load_sonic(config, base_dir)  # checks the models now: errors stop here
     if policy is not None:
         policy.close()
+    from daemon.robot_preflight import check_robot
+
+    check_robot(config)  # the robot's bus, before anything starts: errors stop here
     logging.getLogger().handlers.clear()  # the service logs through the journal handler only
     setup_logging(level=getattr(logging, args.log_level.upper()))
     return asyncio.run(serve(config, ServiceOptions(source=source)))
@@ -229,7 +245,8 @@ def _cmd_admin(args: argparse.Namespace) -> int:
 
     config = _load(args.config, {})
     try:
-        answer = asyncio.run(admin_request(config.daemon.run_dir, args.admin_command))
+        command = _ADMIN_COMMANDS.get(args.admin_command, args.admin_command)
+        answer = asyncio.run(admin_request(config.daemon.run_dir, command))
     except TimeoutError as exc:
         print(f"exoactor-edge: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -241,6 +258,10 @@ def _cmd_admin(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print("done")
     return EXIT_OK
+
+
+_ADMIN_COMMANDS = {"disable": "damp"}
+"""Command-line names that differ from the admin socket's."""
 
 
 def _load(path: Path | None, overrides: dict[str, Any]) -> EdgeConfig:
@@ -335,6 +356,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             show_progress=not args.quiet,
             controller=controller,
             release_gantry_on_track=release_on_track,
+            robot=_bridge_robot(args.domain) if args.bridge else None,
         )
     finally:
         if controller is not None:
@@ -352,6 +374,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"exoactor-edge: demo failed: {run.failure}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _bridge_robot(domain_id: int) -> UnitreeDdsConfig:
+    from dataclasses import replace
+
+    from controller.robot.unitree_config import SIM_BRIDGE_CONFIG
+
+    try:
+        return replace(SIM_BRIDGE_CONFIG, domain_id=domain_id)
+    except ValueError as exc:
+        raise ConfigError("--domain", str(exc)) from None
 
 
 def _load_sonic(config: EdgeConfig, base_dir: Path | None) -> SonicPolicy | None:

@@ -21,6 +21,7 @@ from controller.loop import LoopConfig
 from controller.pd_tracker import PdTrackerConfig
 from controller.realtime import RealtimeConfig
 from controller.robot.mujoco_backend import SimConfig
+from controller.robot.unitree_config import BackendKind, UnitreeDdsConfig
 from controller.safety import SupervisorConfig
 from controller.sonic.config import SonicConfig
 from daemon.generation.config import GenerationConfig
@@ -48,9 +49,13 @@ class ConfigError(ValueError):
 
 
 class RobotSettings(BaseModel):
-    """Which robot model to simulate (the DDS backend arrives with the robot issue)."""
+    """Which robot to drive (``backend``) and, for the simulator, which model to simulate."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    backend: BackendKind = BackendKind.SIM
+    """``sim``: the in-process simulator; ``unitree``: a G1 (or ``exoactor-edge sim-bridge``)
+    on DDS, configured by ``[robot.unitree]``."""
+    unitree: UnitreeDdsConfig = Field(default_factory=UnitreeDdsConfig)
     mjcf_path: Path | None = None
     """An MJCF to simulate; must exist when set. Unset: Unitree's official model beside the
     checkout when present, else the built-in one."""

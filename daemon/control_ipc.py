@@ -388,6 +388,7 @@ def _status_from(message: dict[str, Any], restarts: int) -> ControlStatus:
         estop_origin=str(message.get("estop_origin", "")),
         is_latch_durable=bool(message.get("is_latch_durable", True)),
         latch_error=str(message.get("latch_error", "")),
+        robot=dict(message.get("robot") or {}),
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -95,6 +95,14 @@ class ControlStatus:
     """False while an e-stop latch write has failed (full or read-only disk): reset and enable
     are refused until it is on disk."""
     latch_error: str = ""
+    robot: dict[str, Any] = field(default_factory=dict)
+    """The robot backend's bus counters and battery figure (empty for the simulator)."""
+
+    @property
+    def battery_soc_pct(self) -> float | None:
+        """The robot's battery charge (DDS ``rt/lf/bmsstate``), None when unknown."""
+        soc = self.robot.get("battery_soc_pct")
+        return float(soc) if isinstance(soc, (int, float)) else None
 
 
 class ControlLink(Protocol):

@@ -4,8 +4,11 @@
 #   libsystemd-dev     - headers that systemd-python builds against
 #   pkg-config         - lets systemd-python's build find libsystemd
 #   systemd            - systemd-analyze, used to verify the unit file
+#   cyclonedds-dev     - Cyclone DDS 0.10.2 (the G1's version): the C library and headers that
+#                        the cyclonedds Python binding builds against (the robot extra)
+#   gcc, python3-dev   - to build that binding from its sdist (no cp311 wheel exists)
 set -euo pipefail
-packages=(mosquitto libsystemd-dev pkg-config systemd)
+packages=(mosquitto libsystemd-dev pkg-config systemd cyclonedds-dev gcc python3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,10 +15,13 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from controller.assembly import StackConfig, build_sim_stack
+from controller.assembly import StackConfig
 from controller.loop import ControlLoop
 from controller.process.server import ControlServer, ServerConfig
+from controller.robot.base import BackendUnavailableError
 from controller.robot.model_source import ModelSource
+from controller.robot.unitree_config import UnitreeDdsConfig
+from controller.robot_assembly import build_control_stack
 from controller.safety import SAFE_MODES, Mode, SupervisorStart
 from controller.sonic.config import SonicConfig, load_sonic_policy
 
@@ -46,6 +49,12 @@ class ControlProcessSettings:
     start: SupervisorStart = field(default_factory=SupervisorStart)
     """Set by the daemon on a restart: start damped, or in an e-stop the predecessor could not
     persist."""
+    robot: UnitreeDdsConfig | None = None
+    """The G1 on DDS to drive; None: the in-process simulator."""
+
+
+EXIT_ROBOT_UNAVAILABLE = 78
+"""Exit status when the robot cannot be reached at start (EX_CONFIG); the reason is logged."""
 
 
 def run_control_process(settings: ControlProcessSettings) -> int:
@@ -57,13 +66,18 @@ def run_control_process(settings: ControlProcessSettings) -> int:
     if settings.sonic is not None:
         controller = load_sonic_policy(settings.sonic)
         controller.warm_up()
-    stack = build_sim_stack(
-        settings.source,
-        settings.stack,
-        latch_path=settings.latch_path,
-        controller=controller,
-        start=settings.start,
-    )
+    try:
+        stack = build_control_stack(
+            settings.source,
+            settings.stack,
+            settings.robot,
+            latch_path=settings.latch_path,
+            controller=controller,
+            start=settings.start,
+        )
+    except BackendUnavailableError as exc:
+        log.error("%s", exc)  # one line naming the fix; no command was written
+        return EXIT_ROBOT_UNAVAILABLE
     server = ControlServer(
         stack.loop,
         ServerConfig(

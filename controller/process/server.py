@@ -21,6 +21,7 @@ from controller.estop_latch import EstopOrigin, ResetRequester
 from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, STATUS_SOCKET, endpoint
 from controller.ipc.wire import WireError, decode_array, decode_track, pack, unpack
 from controller.loop import ControlLoop
+from controller.robot.base import robot_diagnostics
 from controller.safety import Cause, Mode
 from controller.streaming import StreamTrack
 from controller.timing import summarize
@@ -278,7 +279,7 @@ class ControlServer:
         window = max(
             1, min(int(message.get("ticks", 500)), loop.timing.count, loop.timing.capacity)
         )
-        return summarize(loop.timing.rows()[-window:], loop.config.period_ns).as_dict()
+        return summarize(loop.timing.last(window), loop.config.period_ns).as_dict()
 
     # ---------------------------------------------------------------- publishing
     def _after_tick(self) -> None:
@@ -329,7 +330,7 @@ class ControlServer:
         window = min(loop.timing.count, 50)
         timing: dict[str, float | int] = {}
         if window:
-            rows = loop.timing.rows()[-window:]
+            rows = loop.timing.last(window)
             s = summarize(rows, loop.config.period_ns)
             timing = {"lateness_p50_ms": s.lateness_p50_ms, "lateness_p99_ms": s.lateness_p99_ms,
                       "lateness_max_ms": s.lateness_max_ms, "compute_p99_ms": s.work_p99_ms,
@@ -358,6 +359,7 @@ class ControlServer:
             "estop_origin": origin.value if (origin := sup.estop_origin) is not None else "",
             "is_latch_durable": sup.latch.is_durable,
             "latch_error": sup.latch.write_error,
+            "robot": robot_diagnostics(loop.backend),
         }
         self._status.send(pack(status), zmq.NOBLOCK)
 

@@ -10,7 +10,7 @@ so the 50 Hz tick allocates nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -94,12 +94,24 @@ class BackendUnavailableError(RuntimeError):
     """A backend's SDK or model is missing; the message says how to install or configure it."""
 
 
+def robot_diagnostics(backend: object) -> dict[str, Any]:
+    """A backend's bus counters and battery figure (``diagnostics()``), or {} when it has none.
+
+    Optional on purpose: the simulator has nothing to report, the DDS backend does.
+    """
+    diagnostics = getattr(backend, "diagnostics", None)
+    if diagnostics is None:
+        return {}
+    result: dict[str, Any] = diagnostics()
+    return result
+
+
 class RobotBackend(Protocol):
     """What the control process needs from a robot: the latest state in, one command out.
 
     ``read_state`` and ``write_command`` are called from the 50 Hz tick: they copy into / out of
     caller-owned buffers, must not allocate or block, and must return quickly. A real-robot
-    backend re-sends the latest command at 500 Hz on its own writer thread, as Unitree's stacks do.
+    backend re-sends the latest command on its own writer thread, as Unitree's stacks do.
     """
 
     def read_state(self, out: RobotState) -> None:

@@ -12,6 +12,7 @@ matplotlib.use("Agg")  # headless: the robot and CI have no display
 import matplotlib.pyplot as plt
 import numpy as np
 
+from controller.assembly import ControlStack
 from controller.embodiment import g1
 from controller.robot.mujoco_backend import SimMode
 from controller.safety import Mode
@@ -27,7 +28,8 @@ def build_report(run: DemoRun) -> dict[str, Any]:
     loop, sup = stack.loop, stack.supervisor
     rows = loop.timing.rows()
     timing = summarize(rows, loop.config.period_ns)
-    is_lockstep = stack.backend.config.mode is SimMode.LOCKSTEP
+    sim = stack.backend.config if isinstance(stack, ControlStack) else None
+    is_lockstep = sim is not None and sim.mode is SimMode.LOCKSTEP
     rec = run.recorder
     valid = ~np.isnan(rec.q_ref[: rec.count, 0])
     err = rec.q[: rec.count][valid] - rec.q_ref[: rec.count][valid]
@@ -35,9 +37,12 @@ def build_report(run: DemoRun) -> dict[str, Any]:
     duration_s = loop.ticks * loop.config.period_s
     return {
         "controller": loop.controller.kind.value,
-        "model": stack.backend.source.describe(),
-        "sim_mode": stack.backend.config.mode.value,
-        "gantry": stack.backend.config.use_gantry,
+        "model": stack.backend.source.describe()
+        if isinstance(stack, ControlStack)
+        else f"G1 on DDS domain {stack.backend.config.domain_id} via "
+        f"{stack.backend.config.network_interface}",
+        "sim_mode": sim.mode.value if sim is not None else "dds",
+        "gantry": sim.use_gantry if sim is not None else None,
         "package_id": run.track.package_id,
         "ticks": loop.ticks,
         "duration_s": duration_s,

@@ -7,8 +7,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from controller.assembly import ControlStack, StackConfig, build_sim_stack
+from controller.assembly import ControlStack, StackConfig
 from controller.robot.model_source import ModelSource
+from controller.robot.unitree_config import UnitreeDdsConfig
+from controller.robot_assembly import RobotStack, build_control_stack
 from controller.safety import SAFE_MODES, Mode
 from controller.tracking import TrackingController
 from daemon.demo.recorder import DemoRecorder
@@ -28,7 +30,7 @@ class DemoFailedError(RuntimeError):
 
 @dataclass
 class DemoRun:
-    stack: ControlStack
+    stack: ControlStack | RobotStack
     recorder: DemoRecorder
     track: ReferenceTrack
     wall_s: float
@@ -44,19 +46,21 @@ def run_demo(
     show_progress: bool = True,
     controller: TrackingController | None = None,
     release_gantry_on_track: bool = False,
+    robot: UnitreeDdsConfig | None = None,
 ) -> DemoRun:
     """Execute ``track`` on the simulated G1 through the real loop and supervisor.
 
     With ``release_gantry_on_track`` the gantry holds the robot while it ramps and lets go when
     tracking starts, as SONIC's deployment ramps a hanging robot and then lowers it.
+    With ``robot`` the same run drives a G1 on DDS (``exoactor-edge sim-bridge``) in real time.
     """
     period_s = config.loop.period_s
     total_s = _PASSIVE_S + config.supervisor.ramp_time_s + _SETTLE_HOLD_S
     total_s += track.duration_s + _FINAL_HOLD_S
     capacity = int(total_s / period_s) + 50
     recorder = DemoRecorder(capacity)
-    stack = build_sim_stack(
-        source, config, latch_path=latch_path, observer=recorder, controller=controller
+    stack = build_control_stack(
+        source, config, robot, latch_path=latch_path, observer=recorder, controller=controller
     )
     loop, sup = stack.loop, stack.supervisor
     progress = ProgressLine("demo") if show_progress else None
@@ -84,7 +88,7 @@ def run_demo(
         if not sup.request_enable(stack.clock.now_ns()):
             raise DemoFailedError(f"enable refused in mode {sup.mode.name}")
         run_phase("ramp", config.supervisor.ramp_time_s + _SETTLE_HOLD_S)
-        if release_gantry_on_track:
+        if release_gantry_on_track and isinstance(stack, ControlStack):
             stack.backend.set_gantry(False)
         if not loop.start_track():
             raise DemoFailedError(f"track refused in mode {sup.mode.name}")

@@ -130,6 +130,8 @@ class FleetConfig:
     Topics are ``<interface_name>/v3/<manufacturer>/<serial_number>/<topic>``.
     """
 
+    enabled: bool = True
+    """False runs the daemon without a broker (a robot on the bench): no fleet interface."""
     interface_name: str = "vda5050"
     manufacturer: str = "Unitree"
     serial_number: str = "G1-0001"

@@ -43,3 +43,24 @@ def test_bench_loop_prints_both_loops_as_json() -> None:
     assert data["sched"] in ("fifo", "other")
     assert data["rt"]["ticks"] == data["naive"]["ticks"] == 50
     assert data["rt"]["final_mode"] != "DAMP", "the benchmark must measure a healthy loop"
+
+
+def test_bench_dds_prints_every_figure_the_issue_names() -> None:
+    """Short run over real DDS against the bridge (figures printed, none asserted)."""
+    from tests.support.dds import require_robot_extra
+
+    require_robot_extra()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_dds.py"), "--seconds", "1",
+         "--rates", "250", "--roundtrips", "30", "--crc-reps", "500", "--json"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    keys = {
+        "crc_us_p50", "sdk_crc_us_p50", "lowstate_crc_us_p50", "writer_period_p99_dev_ms",
+        "roundtrip_ms_p50", "roundtrip_ms_p99", "tick_lateness_p99_ms_writer_on",
+        "tick_lateness_p99_ms_writer_off", "control_cpu_pct_writer_on",
+    }  # fmt: skip
+    assert keys <= set(data)
+    assert data["roundtrip_samples"] > 0
+    assert data["runs"]["250"]["final_mode"] == "TRACK", "measured while tracking"
