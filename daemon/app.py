@@ -37,6 +37,7 @@ from daemon.package_library import PackageLibrary, PackageLibraryConfig
 from daemon.package_store import PackageStore, PackageStoreConfig
 from daemon.sd_notify import SdNotifier
 from daemon.streaming import StreamingInput
+from estimators.continuity import JointSpeedConfig
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,11 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
         library = PackageLibrary(
             store=store,
             config=PackageLibraryConfig(
-                model_source=options.source, feedforward=settings.stack.gravity_feedforward
+                model_source=options.source,
+                feedforward=settings.stack.gravity_feedforward,
+                speed=JointSpeedConfig(
+                    supervisor_limit_rad_s=config.safety.supervisor.max_joint_speed_rad_s
+                ),
             ),
             pinned_ids=lambda: {p for p in (link.status().loaded_package,) if p is not None},
         )

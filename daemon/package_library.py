@@ -1,12 +1,15 @@
 """``PackageLibrary``: the ``MotionLibrary`` over ``estimators.package`` and a ``PackageStore``.
 
 ``submit``: decode and validate (``estimators.package.decode_package``; a signature is required
-when the ``PackageConfig`` says so), build the 50 Hz reference track with the PD tracker's
-feed-forward (so a package whose track cannot be built is refused too), store the message
-durably, then answer. A refused package is answered with its stable code and field, and nothing
-is stored or cached. ``track``: from the cache, else load from the store, decode again (the
-digest and signature are checked at every load: a file damaged on disk, or signed by a key no
-longer trusted, is refused), build and cache.
+when the ``PackageConfig`` says so), build the 50 Hz reference track and check what the robot
+would do with it (``daemon.track_prep``: joint speeds under the supervisor's limit with margin,
+arm self-collision corrected or refused) with the PD tracker's feed-forward (so a package whose
+track cannot be built or would move badly is refused too), store the message durably, then
+answer; an accepted answer's ``detail`` says what the checks changed. A refused package is
+answered with its stable code and field, and nothing is stored or cached. ``track``: from the
+cache, else load from the store, decode again (the digest and signature are checked at every
+load: a file damaged on disk, or signed by a key no longer trusted, is refused), build and
+cache.
 
 The CPU-heavy steps (msgpack decode, forward kinematics, inverse dynamics) run in a worker
 thread (``asyncio.to_thread``), one package at a time, so a flood of uploads queues instead of
@@ -21,18 +24,19 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-import mujoco
-
-from controller.dynamics import FeedforwardJoints, inverse_dynamics_track, load_robot_model
+from controller.collision_fix import CollisionConfig
+from controller.dynamics import FeedforwardJoints
 from controller.robot.model_source import ModelKind, ModelSource
 from daemon.motion_library import IngestResult, UnknownPackageError
 from daemon.package_store import PackageStore, PackageStoreError, PutResult
+from daemon.track_prep import PreparedTrack, TrackPreparer, TrackPrepConfig
+from estimators.continuity import JointSpeedConfig
 from estimators.errors import PackageErrorCode, PackageRejectedError
 from estimators.package import PackageConfig, decode_package
-from estimators.reference_track import TrackBuildConfig, build_reference_track
-from estimators.track import TRACK_FPS, ReferenceTrack, TrackError
+from estimators.reference_track import TrackBuildConfig
+from estimators.track import ReferenceTrack, TrackError
 
 _LOG = logging.getLogger(__name__)
 
@@ -56,6 +60,9 @@ class PackageLibraryConfig:
     """The robot model for the feed-forward (resolve it with ``resolve_model``)."""
     cache_tracks: int = 3
     """Tracks kept in memory (a 10-minute track is ~50 MB)."""
+    speed: JointSpeedConfig = field(default_factory=JointSpeedConfig)
+    """Joint-speed limit of tracks (set its supervisor limit from the supervisor's config)."""
+    collision: CollisionConfig = field(default_factory=CollisionConfig)
 
     def __post_init__(self) -> None:
         if self.cache_tracks < 0:
@@ -87,7 +94,15 @@ class PackageLibrary:
         self._pinned_ids = pinned_ids
         self._cache: OrderedDict[str, ReferenceTrack] = OrderedDict()
         self._work_lock = asyncio.Lock()
-        self._model: mujoco.MjModel | None = None
+        self._preparer = TrackPreparer(
+            TrackPrepConfig(
+                build=config.track,
+                speed=config.speed,
+                collision=config.collision,
+                feedforward=config.feedforward,
+                model_source=config.model_source,
+            )
+        )
 
     @property
     def store(self) -> PackageStore:
@@ -106,7 +121,7 @@ class PackageLibrary:
         """
         async with self._work_lock:
             try:
-                track = await asyncio.to_thread(self._decode_and_build, data)
+                prepared = await asyncio.to_thread(self._decode_and_build, data)
             except PackageRejectedError as exc:
                 return self._log_rejection(
                     source, None, _rejected(exc.code.value, exc.field, exc.detail)
@@ -115,6 +130,7 @@ class PackageLibrary:
                 return self._log_rejection(
                     source, None, _rejected(TRACK_BUILD_FAILED, "", str(exc))
                 )
+            track = prepared.track
             package_id = track.package_id
             pinned = frozenset(self._pinned_ids())
             try:
@@ -124,15 +140,18 @@ class PackageLibrary:
                     source, package_id, self._store_rejection(exc, package_id)
                 )
         self._after_put(put, track)
+        collision = prepared.report.collision
+        detail = prepared.report.summary() if collision.is_corrected else ""
         _LOG.info(
-            "accepted package %s from %s (%d bytes, %.1f s)",
+            "accepted package %s from %s (%d bytes, %.1f s): %s",
             package_id,
             source,
             len(data),
             track.duration_s,
+            prepared.report.summary(),
             extra={"PACKAGE_ID": package_id, "SOURCE": source},
         )
-        return IngestResult(accepted=True, package_id=package_id)
+        return IngestResult(accepted=True, package_id=package_id, detail=detail)
 
     async def track(self, package_id: str) -> ReferenceTrack:
         """The package's track with feed-forward attached.
@@ -153,7 +172,7 @@ class PackageLibrary:
             if cached is not None:
                 return cached
             data = await asyncio.to_thread(self._store.get, package_id)
-            track = await asyncio.to_thread(self._decode_and_build, data)
+            track = (await asyncio.to_thread(self._decode_and_build, data)).track
         if track.package_id != package_id:
             # A file renamed by hand: the content decides what it is, and it is not this id.
             raise UnknownPackageError(package_id)
@@ -162,15 +181,9 @@ class PackageLibrary:
 
     # ------------------------------------------------------------------ worker-thread side
 
-    def _decode_and_build(self, data: bytes) -> ReferenceTrack:
+    def _decode_and_build(self, data: bytes) -> PreparedTrack:
         decoded = decode_package(data, self._config.package)
-        track = build_reference_track(decoded.package, config=self._config.track)
-        if self._model is None:
-            self._model = load_robot_model(self._config.model_source)
-        dq, tau = inverse_dynamics_track(
-            self._model, track.q_hw, 1.0 / TRACK_FPS, self._config.feedforward
-        )
-        return replace(track, dq_hw=dq, tau_ff_hw=tau)
+        return self._preparer.prepare(decoded.package)
 
     # ------------------------------------------------------------------ event-loop side
 

@@ -69,9 +69,12 @@ def build_report(run: DemoRun) -> dict[str, Any]:
     }
 
 
-def write_report(run: DemoRun, out_dir: Path) -> dict[str, Any]:
+def write_report(
+    run: DemoRun, out_dir: Path, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``report.json`` (``build_report`` plus ``extra``) and the PNG plots in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = build_report(run)
+    report = {**build_report(run), **(extra or {})}
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     _plot_tracking(run, out_dir / "tracking.png")
     _plot_timing(run, out_dir / "timing.png", report["timing"]["basis"])
