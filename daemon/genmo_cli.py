@@ -58,6 +58,9 @@ def add_from_genmo_arguments(gen: argparse.ArgumentParser) -> None:
     )
     gen.add_argument("--wilor", type=Path, help=".npz with WiLoR hands (rows left, right)")
     gen.add_argument("--mjcf", type=Path, help="robot model for the collision check")
+    gen.add_argument(
+        "--builtin-model", action="store_true", help="check with the built-in G1 model"
+    )
     gen.add_argument("--sign-key", type=Path, help="file with a hex Ed25519 private seed")
     gen.add_argument("--key-id", help="name of the signing key (required with --sign-key)")
 
@@ -97,7 +100,9 @@ def _from_genmo(args: argparse.Namespace) -> int:
         param_set=source.param_set,
     )
     validate_package(package, PackageConfig())
-    preparer = TrackPreparer(TrackPrepConfig(model_source=resolve_model(args.mjcf)))
+    preparer = TrackPreparer(
+        TrackPrepConfig(model_source=resolve_model(args.mjcf, use_official=not args.builtin_model))
+    )
     spans: tuple[SmoothedSpan, ...] = ()
     if args.smooth:
         package, spans = smooth_jumps(package, preparer.config.speed)

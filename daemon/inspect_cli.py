@@ -43,6 +43,9 @@ def add_inspect_arguments(ins: argparse.ArgumentParser) -> None:
     )
     ins.add_argument("--json", action="store_true", help="one JSON object on stdout")
     ins.add_argument("--mjcf", type=Path, help="robot model for the collision check")
+    ins.add_argument(
+        "--builtin-model", action="store_true", help="check with the built-in G1 model"
+    )
     defaults = PackageConfig()
     ins.add_argument("--max-bytes", type=int, default=defaults.max_bytes)
     ins.add_argument("--max-frames", type=int, default=defaults.max_frames)
@@ -61,7 +64,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     try:
         data = args.file.read_bytes()
         config = _package_config(args)
-        source = resolve_model(args.mjcf)
+        source = resolve_model(args.mjcf, use_official=not args.builtin_model)
     except (OSError, ValueError, ModelNotFoundError) as exc:
         _err(f"error: {exc}")
         return EXIT_IO
