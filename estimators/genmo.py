@@ -90,7 +90,8 @@ def genmo_params_from_mapping(
                 break
     if not out:
         other = ParamSet.INCAM if param_set is ParamSet.GLOBAL else ParamSet.GLOBAL
-        extra = f" ({other.group} is there: --params {other.value})" if other.group in data else ""
+        has_other = any(str(k).startswith(other.group) for k in data)
+        extra = f" ({other.group} is there: --params {other.value})" if has_other else ""
         raise GenmoImportError(
             Code.MISSING_ARRAY,
             source,

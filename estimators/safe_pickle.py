@@ -9,7 +9,7 @@ pickles an array, and refuses everything else before it is imported:
 - ``numpy._core.multiarray._reconstruct`` / ``numpy.core.multiarray._reconstruct`` (numpy 2 /
   numpy 1 spelling), ``numpy.ndarray`` and ``numpy.dtype`` (an array's pickle);
 - ``numpy._core.multiarray.scalar`` / ``numpy.core.multiarray.scalar`` (``np.float64(30.0)``);
-- ``collections.OrderedDict``.
+- ``collections.OrderedDict``; ``_codecs.encode`` (how protocol-2 pickles spell bytes).
 
 Dicts, lists, tuples, strings and numbers are built by pickle opcodes that import nothing.
 ``NUMPY_SAFE_GLOBALS`` is the same allow-list in the form ``torch.serialization.safe_globals``
@@ -18,6 +18,7 @@ takes, for ``.pt`` files read with ``weights_only=True``.
 
 from __future__ import annotations
 
+import codecs
 import collections
 import importlib
 import io
@@ -39,6 +40,8 @@ ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
     ("collections", "OrderedDict"): collections.OrderedDict,
+    # Protocol-2 pickles (Python 2 era) spell bytes as _codecs.encode(text, "latin1").
+    ("_codecs", "encode"): codecs.encode,
 }
 """``(module, name)`` -> the object; nothing outside this table is ever imported."""
 
