@@ -156,5 +156,8 @@ def test_demo_command_writes_a_report_and_plots(tmp_path: Path) -> None:
     assert set(report["timing"]) >= {"p50_ms", "p99_ms", "max_ms", "misses"}
     modes = [m["mode"] for m in report["modes"]]
     assert modes == ["PASSIVE", "RAMP", "HOLD", "TRACK", "HOLD"]
+    # The built-in motion starts and ends at the standing pose: nothing to blend, no jump.
+    assert report["blends"] == []
+    assert report["track_start_max_step_rad"] <= 0.05
     for name in ("tracking.png", "timing.png", "modes.png", "hands.png"):
         assert (out / name).stat().st_size > 10_000
