@@ -43,3 +43,21 @@ def test_bench_loop_prints_both_loops_as_json() -> None:
     assert data["sched"] in ("fifo", "other")
     assert data["rt"]["ticks"] == data["naive"]["ticks"] == 50
     assert data["rt"]["final_mode"] != "DAMP", "the benchmark must measure a healthy loop"
+
+
+def test_bench_packages_reports_the_ten_minute_track_build() -> None:
+    """The 10-minute figures sit beside the 60-second ones (values are not asserted)."""
+    script = str(ROOT / "scripts" / "bench_packages.py")
+    result = subprocess.run(
+        [sys.executable, script, "--duration", "5", "--repeats", "1", "--repeats-10min", "1",
+         "--no-checks", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )  # fmt: skip
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"bytes", "decode_validate_ms", "precompute_ms", "total_ms", "hand_us_per_frame",
+            "track_build_s_10min", "track_build_peak_mb_10min"} <= set(data)  # fmt: skip
+    assert data["track_build_s_10min"] > 0.0
+    assert data["track_build_peak_mb_10min"] > 0.0
