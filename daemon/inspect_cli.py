@@ -63,10 +63,14 @@ def run_inspect(args: argparse.Namespace) -> int:
     """The command; returns the exit status."""
     try:
         data = args.file.read_bytes()
+    except OSError as exc:
+        _err(f"error [unreadable] {args.file}: {exc.strerror or type(exc).__name__}")
+        return EXIT_IO
+    try:
         config = _package_config(args)
         source = resolve_model(args.mjcf, use_official=not args.builtin_model)
     except (OSError, ValueError, ModelNotFoundError) as exc:
-        _err(f"error: {exc}")
+        _err(f"error [bad_option] {exc}")
         return EXIT_IO
     show = _Printer(args.json)
     try:
@@ -77,9 +81,8 @@ def run_inspect(args: argparse.Namespace) -> int:
         return EXIT_REJECTED
     package = decoded.package
     if args.at is not None and not 0.0 <= args.at <= (package.meta.duration_s + 1e-9):
-        _err(
-            f"error: --at {args.at:g} s is outside the track (0 .. {package.meta.duration_s:.3f} s)"
-        )
+        end = package.meta.duration_s
+        _err(f"error [bad_option] --at {args.at:g} s is outside the track (0 .. {end:.3f} s)")
         return EXIT_IO
     try:
         prepared = TrackPreparer(TrackPrepConfig(model_source=source)).prepare(
