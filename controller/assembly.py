@@ -18,7 +18,7 @@ from controller.loop import ControlLoop, HandFeed, LoopConfig, TickObserver
 from controller.pd_tracker import PdTracker, PdTrackerConfig
 from controller.robot.model_source import ModelSource
 from controller.robot.mujoco_backend import MujocoBackend, SimConfig, SimMode
-from controller.safety import Supervisor, SupervisorConfig
+from controller.safety import Supervisor, SupervisorConfig, SupervisorStart
 from controller.tracking import TrackingController
 
 # Lock-step simulated time starts at 1 s so that a state stamp of 0 still means "never received".
@@ -59,6 +59,7 @@ def build_sim_stack(
     controller: TrackingController | None = None,
     hands: HandFeed | None = None,
     observer: TickObserver | None = None,
+    start: SupervisorStart | None = None,
 ) -> ControlStack:
     """A control loop over the MuJoCo backend; lock-step or real-time as ``config.sim.mode``."""
     dynamics = load_robot_model(source, hand_armature=config.sim.hand_armature)
@@ -73,7 +74,7 @@ def build_sim_stack(
         backend = MujocoBackend(source, config.sim, clock)
         waiter = SleepSpinWaiter(clock, spin_ns=int(config.spin_s * 1e9))
     gravity = GravityModel(dynamics, config.gravity_feedforward)
-    supervisor = Supervisor(config.supervisor, EstopLatch(latch_path), gravity)
+    supervisor = Supervisor(config.supervisor, EstopLatch(latch_path), gravity, start)
     if controller is None:
         controller = PdTracker(dynamics, config.pd_tracker)
     loop = ControlLoop(

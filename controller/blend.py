@@ -123,11 +123,9 @@ class JointBlend:
         self._to = np.zeros(n_joints)
         self._delta = np.zeros(n_joints)
         self._scratch = np.zeros(n_joints)
-        self._distance = 0.0
-        self._v = 0.0
-        self._ramp = 0.0
-        self._cruise = 0.0
-        self._duration = 0.0
+        # distance, peak speed, ramp, cruise, duration: kept in an array, so that planning in
+        # a tick leaves no new Python floats behind (the tick allocates nothing that stays).
+        self._profile = np.zeros(5)
         self._ticks_total = 0
         self._tick = 0
 
@@ -147,12 +145,12 @@ class JointBlend:
 
     @property
     def duration_s(self) -> float:
-        return self._duration
+        return float(self._profile[4])
 
     @property
     def distance_rad(self) -> float:
         """The farthest joint's move (rad)."""
-        return self._distance
+        return float(self._profile[0])
 
     @property
     def target(self) -> F64:
@@ -172,20 +170,23 @@ class JointBlend:
         distance = float(self._scratch.max())
         cfg = self.config
         self._tick = 0
+        profile = self._profile
+        profile.fill(0.0)
         if not math.isfinite(distance) or distance <= cfg.min_distance_rad:
-            self._distance = 0.0 if not math.isfinite(distance) else distance
+            profile[0] = distance if math.isfinite(distance) else 0.0
             self._ticks_total = 0
-            self._duration = 0.0
             return 0
         v, a = cfg.max_velocity_rad_s, cfg.max_acceleration_rad_s2
         ramp = _RAMP_PEAK_ACCEL * v / a
         if distance < v * ramp:
             v = math.sqrt(distance * a / _RAMP_PEAK_ACCEL)
             ramp = _RAMP_PEAK_ACCEL * v / a
-        self._distance, self._v, self._ramp = distance, v, ramp
-        self._cruise = max(0.0, distance / v - ramp)
-        self._duration = 2.0 * ramp + self._cruise
-        self._ticks_total = max(1, math.ceil(self._duration / self.period_s - 1e-9))
+        cruise = max(0.0, distance / v - ramp)
+        duration = 2.0 * ramp + cruise
+        profile[0], profile[1], profile[2], profile[3], profile[4] = (
+            distance, v, ramp, cruise, duration
+        )  # fmt: skip
+        self._ticks_total = max(1, math.ceil(duration / self.period_s - 1e-9))
         return self._ticks_total
 
     def retarget(self, q_to: F64) -> None:
@@ -209,20 +210,20 @@ class JointBlend:
             np.copyto(out_q, self._to)  # exactly, not from + (to - from)
             out_dq.fill(0.0)
             return
-        s, s_dot = self._progress(min(self._tick * self.period_s, self._duration))
+        s, s_dot = self._progress(min(self._tick * self.period_s, float(self._profile[4])))
         np.multiply(self._delta, s, out=out_q)
         np.add(out_q, self._from, out=out_q)
         np.multiply(self._delta, s_dot, out=out_dq)
 
     def _progress(self, t: float) -> tuple[float, float]:
         """Normalised position s in [0, 1] and its rate (1/s) at time ``t`` into the blend."""
-        d, v, ramp = self._distance, self._v, self._ramp
+        d, v, ramp, cruise, duration = (float(x) for x in self._profile)
         if d <= 0.0:
             return 1.0, 0.0
         if t < ramp:
             x = t / ramp
             return v * ramp * _ramp_distance(x) / d, v * _ramp_speed(x) / d
-        if t <= ramp + self._cruise:
+        if t <= ramp + cruise:
             return (0.5 * v * ramp + v * (t - ramp)) / d, v / d
-        x = max(0.0, (self._duration - t) / ramp)
+        x = max(0.0, (duration - t) / ramp)
         return 1.0 - v * ramp * _ramp_distance(x) / d, v * _ramp_speed(x) / d

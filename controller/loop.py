@@ -27,6 +27,7 @@ from typing import Protocol
 from controller.blend import BlendConfig, JointBlend
 from controller.clock import Clock, TickWaiter
 from controller.embodiment import g1
+from controller.estop_latch import EstopOrigin
 from controller.hands import HandCommandShaper
 from controller.realtime import RealtimeConfig, RealtimeReport, apply_realtime, release_realtime
 from controller.robot.base import F64, RobotBackend, RobotCommand, RobotState
@@ -158,12 +159,14 @@ class ControlLoop:
         """The frame the next TRACK tick will play."""
         return self._next_frame
 
-    def estop_now(self, cause: Cause = Cause.ESTOP_COMMAND) -> int:
+    def estop_now(
+        self, cause: Cause = Cause.ESTOP_COMMAND, origin: EstopOrigin = EstopOrigin.UNKNOWN
+    ) -> int:
         """E-stop between ticks: damping is written now, not at the next deadline.
 
         Returns the monotonic time (ns) at which the damping command was handed to the robot.
         """
-        self.supervisor.engage_estop(self.clock.now_ns(), cause)
+        self.supervisor.engage_estop(self.clock.now_ns(), cause, origin)
         self.backend.read_state(self.state)
         self.supervisor.fill_command(self.state, self.proposal, self.command)
         self.backend.write_command(self.command)

@@ -34,6 +34,9 @@ class RealtimeConfig:
     fifo_priority: int = 80
     """SCHED_FIFO priority (1-99). The loop sleeps for most of each period, so a high priority
     cannot starve other work; it only makes each wake-up prompt."""
+    estop_relay_priority: int = 50
+    """SCHED_FIFO priority of the daemon's e-stop relay process: below the loop's, above
+    everything else, so an e-stop from the fleet is relayed promptly on a busy machine."""
     cpu_affinity: tuple[int, ...] | None = None
     """CPUs to pin the control process to; None keeps the inherited mask."""
     lock_memory: bool = True
@@ -42,6 +45,11 @@ class RealtimeConfig:
     collection pause can land inside a tick (the tick allocates nothing, so nothing leaks)."""
 
     def __post_init__(self) -> None:
+        if not 1 <= self.estop_relay_priority < self.fifo_priority:
+            raise ValueError(
+                "realtime.estop_relay_priority must be within 1..fifo_priority-1, got "
+                f"{self.estop_relay_priority}"
+            )
         if not 1 <= self.fifo_priority <= 99:
             raise ValueError(f"fifo_priority must be within 1..99, got {self.fifo_priority}")
 

@@ -8,10 +8,16 @@ steps the mode machine and writes the command that reaches the motors:
     soft fault (policy over budget, reference stale, heartbeat lost) --> HOLD --fault_hold_s--> DAMP
     (a returning heartbeat cancels its countdown; the others always end in DAMP)
     DAMP --enable--> RAMP                       ESTOP --reset--> DAMP
+    (a restarted control process starts in DAMP, never limp; a latched e-stop in ESTOP)
 
 Damping (kp = 0, kd > 0) is *held*: the DAMP/ESTOP command is re-sent every tick, never once.
 The joint-speed check uses |dq|, so large negative velocities trip it too (SONIC's deploy checks
 the signed value). Every transition is recorded with its cause in a preallocated ring.
+
+The e-stop fails closed: it is engaged in memory and damping is written before the latch is
+persisted; a latch write that fails keeps ESTOP, is retried after every tick, and blocks reset
+and enable until the latch is durable. Who engaged it (``EstopOrigin``) decides who may reset
+it: the robot side always, the fleet only its own e-stops unless configured otherwise.
 
 The per-tick methods (``check``, ``fill_command``) allocate nothing and do no I/O; the only I/O,
 persisting the e-stop latch, happens in ``after_write`` once the damping command is out.
@@ -27,7 +33,7 @@ import numpy as np
 
 from controller.dynamics import GravityModel
 from controller.embodiment import dex3, g1
-from controller.estop_latch import EstopLatch
+from controller.estop_latch import EstopLatch, EstopOrigin, ResetRequester, may_reset
 from controller.remote import RemoteKey
 from controller.robot.base import F64, RobotCommand, RobotState
 
@@ -74,6 +80,8 @@ class Cause(enum.IntEnum):
     FAULT_HOLD_TIMEOUT = 21
     NON_FINITE_OBSERVATION = 22
     INFERENCE_FAILED = 23
+    RESTARTED = 24
+    """The control process was restarted (its predecessor died): it starts damped."""
 
 
 POWERED_MODES = frozenset({Mode.RAMP, Mode.HOLD, Mode.TRACK})
@@ -114,6 +122,9 @@ class SupervisorConfig:
     """Streamed references older than this are stale (applies only while streaming)."""
     estop_keys: int = int(RemoteKey.SELECT)
     """Remote keys that, all held together, trigger the e-stop."""
+    fleet_may_reset_robot_side_estop: bool = False
+    """Whether a fleet reset may clear an e-stop engaged at the robot (remote key, local
+    command line, unreadable latch). Off: only the robot side may (VDA 5050 ``MANUAL``)."""
 
     def __post_init__(self) -> None:
         positive = {
@@ -144,6 +155,17 @@ class SupervisorConfig:
             raise ValueError("supervisor.heartbeat_timeout_s must be positive or unset")
         if self.estop_keys == 0:
             raise ValueError("supervisor.estop_keys must name at least one key")
+
+
+@dataclass(frozen=True)
+class SupervisorStart:
+    """How a control process starts: its daemon knows what its predecessor left behind."""
+
+    is_restart: bool = False
+    """The previous control process died: start damped (kd > 0), never limp (PASSIVE)."""
+    carried_estop: EstopOrigin | None = None
+    """An e-stop the predecessor had engaged but could not persist (full or read-only disk):
+    start in ESTOP with this origin and keep trying to persist it."""
 
 
 @dataclass(frozen=True)
@@ -203,8 +225,15 @@ class Supervisor:
     """Mode machine, safety checks and final command shaping for the 29 body + 14 hand motors."""
 
     def __init__(
-        self, config: SupervisorConfig, latch: EstopLatch, gravity: GravityModel | None = None
+        self,
+        config: SupervisorConfig,
+        latch: EstopLatch,
+        gravity: GravityModel | None = None,
+        start: SupervisorStart | None = None,
     ) -> None:
+        """Start in ESTOP (latched, or carried over by ``start``), else DAMP after a restart,
+        else PASSIVE."""
+        start = start or SupervisorStart()
         self.config = config
         self._latch = latch
         self._gravity = gravity
@@ -220,6 +249,7 @@ class Supervisor:
         self._last_reference_ns = 0
         self._is_streaming = False
         self._pending_latch: Cause | None = None
+        self._estop_origin = EstopOrigin.UNKNOWN
         self._is_ramp_origin_pending = False
         self._has_prev_target = False
         center = 0.5 * (g1.Q_MIN + g1.Q_MAX)
@@ -237,8 +267,21 @@ class Supervisor:
         self._hand_b = np.zeros((2, dex3.NUM_HAND_JOINTS))
         self._cos_max_tilt = math.cos(config.max_tilt_rad)
         state = latch.load()
-        if state.engaged:
+        if state.engaged and state.origin is EstopOrigin.UNKNOWN and start.carried_estop:
+            # An unreadable or interrupted latch, and the daemon remembers whose e-stop it was
+            # (its write failed): keep the e-stop, with the origin that is known.
+            self._estop_origin = start.carried_estop
             self._transition(Mode.ESTOP, Cause.ESTOP_LATCHED)
+            self._pending_latch = Cause.ESTOP_LATCHED
+        elif state.engaged:
+            self._estop_origin = state.origin
+            self._transition(Mode.ESTOP, Cause.ESTOP_LATCHED)
+        elif start.carried_estop is not None:
+            self._estop_origin = start.carried_estop
+            self._transition(Mode.ESTOP, Cause.ESTOP_LATCHED)
+            self._pending_latch = Cause.ESTOP_LATCHED  # persisted by the first after_write
+        elif start.is_restart:
+            self._transition(Mode.DAMP, Cause.RESTARTED)
         else:
             self.log.record(0, 0, Mode.PASSIVE, Cause.STARTUP, -1)
 
@@ -255,27 +298,60 @@ class Supervisor:
     def estop_engaged(self) -> bool:
         return self._mode is Mode.ESTOP
 
+    @property
+    def estop_origin(self) -> EstopOrigin | None:
+        """Who engaged the current e-stop (None when not in ESTOP)."""
+        return self._estop_origin if self._mode is Mode.ESTOP else None
+
+    @property
+    def latch(self) -> EstopLatch:
+        return self._latch
+
     # --------------------------------------------- requests (between ticks, same thread)
-    def engage_estop(self, now_ns: int, cause: Cause = Cause.ESTOP_COMMAND) -> None:
+    def engage_estop(
+        self,
+        now_ns: int,
+        cause: Cause = Cause.ESTOP_COMMAND,
+        origin: EstopOrigin = EstopOrigin.UNKNOWN,
+    ) -> None:
         """Enter ESTOP now; the caller writes ``fill_command``'s damping at once, then
-        calls ``after_write`` to persist the latch."""
+        calls ``after_write`` to persist the latch. An e-stop already engaged keeps its
+        origin (the first one decides who may clear it)."""
         self._now_ns = max(self._now_ns, now_ns)
         if self._mode is not Mode.ESTOP:
+            self._estop_origin = origin
             self._transition(Mode.ESTOP, cause)
 
-    def reset_estop(self, now_ns: int) -> bool:
-        """Clear a latched e-stop; the robot goes to DAMP (never straight back to motion)."""
+    def reset_estop(self, now_ns: int, requester: ResetRequester = ResetRequester.FLEET) -> str:
+        """Clear a latched e-stop; the robot goes to DAMP (never straight back to motion).
+
+        Returns "" when cleared, else why not: no e-stop, a requester that may not clear this
+        origin, or a latch that is not durable (the e-stop must be on disk before it may be
+        cleared, and the release must be on disk before the robot leaves ESTOP).
+        """
         if self._mode is not Mode.ESTOP:
-            return False
+            return "no e-stop is engaged"
+        origin = self._estop_origin
+        if not may_reset(origin, requester, fleet_may_reset_robot_side=(
+                self.config.fleet_may_reset_robot_side_estop)):  # fmt: skip
+            return (f"the e-stop was engaged at the robot ({origin.value}); "
+                    "reset it at the robot (exoactor-edge reset)")  # fmt: skip
+        if self._pending_latch is not None:
+            self.after_write()  # engaged between ticks and not persisted yet: persist it now
+        if not self._latch.is_durable:
+            return (f"the e-stop latch is not durable yet ({self._latch.write_error or 'pending'});"
+                    " fix the state directory, the e-stop stays engaged until then")  # fmt: skip
+        if not self._latch.release():
+            return (f"cannot write the released latch ({self._latch.write_error}); "
+                    "the e-stop stays engaged")  # fmt: skip
         self._now_ns = max(self._now_ns, now_ns)
-        self._latch.release()
-        self._pending_latch = None
         self._transition(Mode.DAMP, Cause.ESTOP_RESET)
-        return True
+        return ""
 
     def request_enable(self, now_ns: int) -> bool:
-        """PASSIVE or DAMP -> RAMP towards the default pose."""
-        if self._mode not in (Mode.PASSIVE, Mode.DAMP):
+        """PASSIVE or DAMP -> RAMP towards the default pose (refused while the latch is not
+        durable: a restart would otherwise lose an e-stop)."""
+        if self._mode not in (Mode.PASSIVE, Mode.DAMP) or not self._latch.is_durable:
             return False
         self._now_ns = max(self._now_ns, now_ns)
         self._start_ramp()
@@ -343,6 +419,7 @@ class Supervisor:
             and cfg.estop_keys
             and (state.remote_keys & cfg.estop_keys) == cfg.estop_keys
         ):
+            self._estop_origin = EstopOrigin.REMOTE_KEY
             self._transition(Mode.ESTOP, Cause.ESTOP_REMOTE)
             return self._mode
         if mode in POWERED_MODES:
@@ -426,11 +503,14 @@ class Supervisor:
             self._gravity.torque(state.q, state.imu_quat_wxyz, out.tau)
 
     def after_write(self) -> None:
-        """Persist an e-stop latched this tick, once its damping command is out (the only I/O)."""
+        """Persist an e-stop latched this tick, once its damping command is out, and retry a
+        latch write that failed (the only I/O; nothing to do in the common case)."""
         if self._pending_latch is not None:
             cause = self._pending_latch
             self._pending_latch = None
-            self._latch.engage(cause.name)
+            self._latch.engage(cause.name, self._estop_origin)
+        elif not self._latch.is_durable:
+            self._latch.flush()
 
     # ------------------------------------------------------------ internals
     def _hard_fault(self, state: RobotState, now_ns: int) -> tuple[Cause | None, int]:

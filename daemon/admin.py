@@ -20,6 +20,7 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
+from controller.estop_latch import EstopOrigin, ResetRequester
 from daemon.control_link import CommandKind, ControlLink
 from daemon.generation.activation import PackageActivator, answer_load_motion
 
@@ -84,12 +85,13 @@ class AdminServer:
 
     async def _answer(self, command: Any) -> dict[str, Any]:
         if command == "estop":
-            await self._link.estop("local command line")
+            await self._link.estop(EstopOrigin.LOCAL)
             return {"ok": True}
         kinds = {"reset": CommandKind.RESET_ESTOP, "enable": CommandKind.ENABLE,
                  "damp": CommandKind.DAMP}  # fmt: skip
         if command in kinds:
-            result = await self._link.command(kinds[command])
+            # The admin socket is the robot side (a local socket, its directory's permissions).
+            result = await self._link.command(kinds[command], requester=ResetRequester.ROBOT)
             return {"ok": result.accepted, "reason": result.reason}
         if command == "status":
             status = asdict(self._link.status())

@@ -15,11 +15,13 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from controller.assembly import StackConfig
 from controller.dynamics import FeedforwardJoints
+from controller.ipc import ESTOP_SOCKET, endpoint
 from controller.process.main import ControlProcessSettings
 from controller.robot.model_source import ModelSource
 from controller.robot.mujoco_backend import SimMode
@@ -29,7 +31,7 @@ from daemon.aio import wait_event
 from daemon.config import EdgeConfig, service_environment
 from daemon.control_ipc import ControlProcess, LinkConfig, ZmqControlLink
 from daemon.control_link import CommandResult, ControlStatus
-from daemon.fleet_mqtt import FleetService, GenerationSetup
+from daemon.fleet_mqtt import EstopRelayOptions, FleetService, GenerationSetup
 from daemon.generation.activation import ControlLinkActivator
 from daemon.generation.camera import make_frame_source
 from daemon.ingest_zmq import IngestServer
@@ -59,7 +61,9 @@ def control_settings(config: EdgeConfig, source: ModelSource) -> ControlProcessS
     stack = StackConfig(
         sim=replace(config.sim, mode=SimMode.REALTIME),
         supervisor=replace(
-            config.safety.supervisor, heartbeat_timeout_s=daemon.heartbeat_timeout_s
+            config.safety.supervisor,
+            heartbeat_timeout_s=daemon.heartbeat_timeout_s,
+            fleet_may_reset_robot_side_estop=config.fleet.may_reset_manual_estop,
         ),
         loop=replace(config.loop, realtime=config.realtime if daemon.realtime else None),
         pd_tracker=config.pd_tracker,
@@ -95,6 +99,21 @@ class LoopProgress:
         return status.is_alive and progressed
 
 
+class HealthChecks:
+    """The daemon is healthy when every check passes (fed to the systemd watchdog)."""
+
+    def __init__(self, *checks: Callable[[], bool]) -> None:
+        self._checks = list(checks)
+
+    def add(self, check: Callable[[], bool]) -> None:
+        self._checks.append(check)
+
+    def all_pass(self) -> bool:
+        # Every check runs (LoopProgress counts ticks on each call), then all must pass.
+        results = [check() for check in self._checks]
+        return all(results)
+
+
 def status_text(status: ControlStatus) -> str:
     if not status.is_alive:
         return "control process down"
@@ -127,6 +146,7 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
         library = PackageLibrary(
             store=store,
             config=PackageLibraryConfig(
+                package=config.package.package_config(),
                 model_source=options.source,
                 feedforward=settings.stack.gravity_feedforward,
                 speed=JointSpeedConfig(
@@ -138,8 +158,9 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
         # Everything that accepts work lives in this stack and closes before the control
         # process is told to stop; the link stays open until then.
         async with contextlib.AsyncExitStack() as adapters:
+            health = HealthChecks(progress.is_healthy)
             notifier = await adapters.enter_async_context(
-                SdNotifier.from_environment(service_environment(), is_healthy=progress.is_healthy)
+                SdNotifier.from_environment(service_environment(), is_healthy=health.all_pass)
             )
             await adapters.enter_async_context(IngestServer(library=library, config=config.ingest))
             await adapters.enter_async_context(
@@ -156,15 +177,26 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
                 camera=make_frame_source(config.generation.camera, model_source=options.source),
                 credentials_dir=Path(credentials) if credentials else None,
             )
-            await adapters.enter_async_context(
+            fleet = await adapters.enter_async_context(
                 FleetService(
                     config=config.fleet,
                     link=link,
                     library=library,
                     environ=environment,
                     generation=generation,
+                    estop_relay=EstopRelayOptions(
+                        estop_endpoint=endpoint(settings.run_dir, ESTOP_SOCKET),
+                        run_dir=Path(settings.run_dir),
+                        fifo_priority=config.realtime.estop_relay_priority
+                        if config.daemon.realtime
+                        else None,
+                    ),
                 )
             )
+            # A dead or stuck fleet task (restarting) withholds the watchdog and the
+            # heartbeat: the robot holds rather than run while e-stops might be ignored.
+            health.add(fleet.is_healthy)
+            link.add_health_check(fleet.is_healthy)
             if config.streaming is not None:
                 await adapters.enter_async_context(
                     StreamingInput(config=config.streaming, link=link)

@@ -17,6 +17,7 @@ from controller.robot.model_source import ModelNotFoundError, resolve_model
 from daemon.config import DEFAULT_CONFIG_PATH, ConfigError, EdgeConfig, load_config, masked
 from daemon.generate_cli import add_generate_command
 from daemon.package_cli import add_package_commands
+from daemon.security_cli import add_security_commands
 from models.engines_cli import add_engine_commands
 
 if TYPE_CHECKING:
@@ -118,6 +119,17 @@ def _build_parser() -> argparse.ArgumentParser:
     send.add_argument("file", type=Path, help="motion package (.pkg)")
     send.add_argument("--endpoint", default=None, help="upload endpoint (default: from config)")
     send.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the answer")
+    send.add_argument(
+        "--curve-key",
+        type=Path,
+        default=None,
+        help="this client's CURVE secret key (a NAME.key_secret from `zmq keygen`)",
+    )
+    send.add_argument(
+        "--server-key",
+        default=None,
+        help="the robot's CURVE public key (z85) or its NAME.key certificate",
+    )
     _config_argument(send)
     send.set_defaults(func=_cmd_send)
 
@@ -132,12 +144,29 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_package_commands(sub)
     add_engine_commands(sub)
+    add_security_commands(sub)
     add_generate_command(sub)
 
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(title="config commands", metavar="SUBCOMMAND")
-    check = config_sub.add_parser("check", help="validate a configuration and print it")
+    check = config_sub.add_parser(
+        "check",
+        help="validate a configuration and print it; warn (stderr) about missing secrets",
+    )
     check.add_argument("file", type=Path, nargs="?", default=DEFAULT_CONFIG_PATH)
+    check.add_argument(
+        "--unit",
+        type=Path,
+        default=None,
+        help="the service's unit file, to check its LoadCredential= lines (default: "
+        "/etc/systemd/system/exoactor-edge.service if it exists)",
+    )
+    check.add_argument(
+        "--credentials-dir",
+        type=Path,
+        default=None,
+        help="where credential files are when there is no unit (default /etc/exoactor/credentials)",
+    )
     check.set_defaults(func=_cmd_config_check)
     return parser
 
@@ -171,6 +200,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
+    from daemon.curve import CurveClientKeys, CurveKeyError, read_key_pair, read_public_key
     from daemon.ingest_zmq import UploadError, upload_sync
 
     config = _load(args.config, {})
@@ -180,8 +210,19 @@ def _cmd_send(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"exoactor-edge: {args.file}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    curve = None
+    if (args.curve_key is None) != (args.server_key is None):
+        print("exoactor-edge: --curve-key and --server-key go together", file=sys.stderr)
+        return EXIT_USAGE
+    if args.curve_key is not None:
+        try:
+            public, secret = read_key_pair(args.curve_key)
+            curve = CurveClientKeys(read_public_key(args.server_key), public, secret)
+        except CurveKeyError as exc:
+            print(f"exoactor-edge: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     try:
-        result = upload_sync(endpoint, data, timeout_s=args.timeout)
+        result = upload_sync(endpoint, data, timeout_s=args.timeout, curve=curve)
     except UploadError as exc:
         print(f"exoactor-edge: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -220,8 +261,35 @@ def _load(path: Path | None, overrides: dict[str, Any]) -> EdgeConfig:
 
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
+    import os
+
+    from daemon.credential_check import (
+        DEFAULT_CREDENTIALS_SOURCE,
+        DEFAULT_UNIT_PATH,
+        missing_secrets,
+        needed_secrets,
+        unit_credentials,
+    )
+
     config = load_config(args.file, required=True)
     print(json.dumps(masked(config.model_dump(mode="json")), indent=2))
+    unit_path = args.unit
+    if unit_path is None and DEFAULT_UNIT_PATH.is_file():
+        unit_path = DEFAULT_UNIT_PATH
+    unit = None
+    if unit_path is not None:
+        try:
+            unit = unit_credentials(unit_path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(str(unit_path), f"cannot read: {exc.strerror}") from None
+    under_systemd = os.environ.get("CREDENTIALS_DIRECTORY")
+    for line in missing_secrets(
+        needed_secrets(config),
+        credentials_dir=Path(under_systemd) if under_systemd else None,
+        unit=unit,
+        source_dir=args.credentials_dir or DEFAULT_CREDENTIALS_SOURCE,
+    ):
+        print(f"exoactor-edge: warning: {line}", file=sys.stderr)
     return EXIT_OK
 
 

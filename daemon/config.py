@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from controller.dynamics import FeedforwardJoints
@@ -27,6 +27,9 @@ from daemon.generation.config import GenerationConfig
 from daemon.ingest_zmq import IngestConfig
 from daemon.sonic_stream import SonicStreamConfig
 from daemon.vda5050.config import FleetConfig
+from estimators.errors import SigningKeyError
+from estimators.package import PackageConfig, key_id_of
+from estimators.package.signing import parse_public_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -89,6 +92,70 @@ class StoreSettings(BaseModel):
     max_total_bytes: int = Field(default=2 * 1024**3, ge=1024)
 
 
+PUBLIC_KEY_SUFFIX = ".pub"
+
+
+def load_trusted_keys(paths: tuple[Path, ...]) -> dict[str, bytes]:
+    """Key id -> raw Ed25519 public key from key files and directories (``*.pub`` inside).
+
+    Raises:
+        ValueError: a path is missing or unreadable, or a file is not an Ed25519 public key.
+    """
+    keys: dict[str, bytes] = {}
+    for path in paths:
+        try:
+            if path.is_dir():
+                files = sorted(
+                    p for p in path.iterdir() if p.suffix == PUBLIC_KEY_SUFFIX and p.is_file()
+                )
+            elif path.is_file():
+                files = [path]
+            else:
+                raise ValueError(f"{path}: no such key file or directory")
+            for file in files:
+                raw = parse_public_key(file.read_bytes())
+                keys[key_id_of(raw)] = raw
+        except SigningKeyError as exc:
+            raise ValueError(f"{file}: {exc.detail}") from None
+        except OSError as exc:
+            raise ValueError(f"{exc.filename or path}: cannot read: {exc.strerror}") from None
+    return keys
+
+
+class PackageSettings(BaseModel):
+    """Motion packages: who may sign them and how large they may be."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    require_signature: bool = False
+    """Refuse packages without a valid signature by a trusted key. The shipped edge.toml sets
+    it; the default stays off so a development run without keys works (the simulator demo runs
+    in-process and uploads nothing). A signature by an unknown key is refused either way."""
+    trusted_keys: tuple[Path, ...] = ()
+    """Ed25519 public key files (PEM or hex) and directories of them (every ``*.pub`` inside).
+    Each key is known by the id derived from it (``exoactor-edge package keygen`` prints it)."""
+    max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Largest package (bytes); ``ingest.max_message_bytes`` may not exceed it."""
+    max_frames: int = Field(default=36_000, ge=1)
+    """Most frames in one package (10 minutes at 60 fps)."""
+    _keys: dict[str, bytes] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _load_keys(self) -> PackageSettings:
+        self._keys = load_trusted_keys(self.trusted_keys)
+        if self.require_signature and not self._keys:
+            raise ValueError("require_signature is set but trusted_keys names no key")
+        return self
+
+    def package_config(self) -> PackageConfig:
+        """The codec's limits and trust settings (keys as read when the config was loaded)."""
+        return PackageConfig(
+            max_bytes=self.max_bytes,
+            max_frames=self.max_frames,
+            require_signature=self.require_signature,
+            trusted_keys=self._keys,
+        )
+
+
 class EdgeConfig(BaseSettings):
     """The whole configuration. Sections map to the controller's config dataclasses."""
 
@@ -107,10 +174,24 @@ class EdgeConfig(BaseSettings):
     fleet: FleetConfig = Field(default_factory=FleetConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     store: StoreSettings = Field(default_factory=lambda: StoreSettings())
+    package: PackageSettings = Field(default_factory=PackageSettings)
+    """Signatures and limits of motion packages (every upload path)."""
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     """Cloud generation stage (camera, embodiment transfer, planning, video, estimation)."""
     streaming: SonicStreamConfig | None = None
     """SONIC-protocol streaming input (teleoperation, webcam, VLA producers); off when unset."""
+
+    @model_validator(mode="after")
+    def _uploads_fit_packages(self) -> EdgeConfig:
+        # A larger transport limit would let an upload that can never be accepted be buffered.
+        limit = self.package.max_bytes
+        for key, value in (
+            ("ingest.max_message_bytes", self.ingest.max_message_bytes),
+            ("fleet.max_package_bytes", self.fleet.max_package_bytes),
+        ):
+            if value > limit:
+                raise ValueError(f"{key} ({value}) exceeds package.max_bytes ({limit})")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -180,7 +261,7 @@ def _describe(exc: ValidationError) -> tuple[str, str]:
     if first["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         message = "unknown key"
     else:
-        message = first["msg"]
+        message = first["msg"].removeprefix("Value error, ")
         if "input" in first and not isinstance(first["input"], dict):
             message += f" (got {first['input']!r})"
     if len(errors) > 1:

@@ -3,9 +3,12 @@
 ``ControlProcess`` spawns ``controller.process`` (a fresh interpreter, ``spawn`` start method:
 nothing of the daemon's asyncio state is inherited), restarts it when it dies, with backoff,
 and counts restarts. ``ZmqControlLink`` is the async client: an e-stop goes out on its own
-socket the moment it is asked for; commands wait for the control process's acknowledgement;
-heartbeats go out every ``heartbeat_period_s`` so the control process can hold, then damp, if
-the daemon stalls. A latched e-stop survives a restart because the latch lives in a file.
+(synchronous) socket the moment it is asked for; commands wait for the control process's
+acknowledgement; heartbeats go out every ``heartbeat_period_s`` from a thread of their own
+(``daemon.heartbeat``: never starved by a busy event loop, withheld when the loop stalls or a
+health check fails) so the control process can hold, then damp, if the daemon is unwell. A
+latched e-stop survives a restart because the latch lives in a file, and one that is not on
+disk yet is carried over by the daemon.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pickle
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -30,9 +33,11 @@ import numpy.typing as npt
 import zmq
 import zmq.asyncio
 
+from controller.estop_latch import EstopOrigin, ResetRequester
 from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, STATUS_SOCKET, endpoint
 from controller.ipc.wire import WireError, encode_array, encode_track, pack, unpack
 from controller.process.main import ControlProcessSettings
+from controller.safety import SupervisorStart
 from daemon.aio import wait_future
 from daemon.control_link import (
     CommandKind,
@@ -41,6 +46,7 @@ from daemon.control_link import (
     ModeEvent,
     TimingFigures,
 )
+from daemon.heartbeat import HeartbeatThread
 from estimators.track import ReferenceTrack
 
 log = logging.getLogger(__name__)
@@ -64,6 +70,7 @@ class ControlProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self.restarts = 0
         self._is_stopping = False
+        self._carried_estop: EstopOrigin | None = None
 
     @property
     def pid(self) -> int | None:
@@ -76,7 +83,8 @@ class ControlProcess:
         run_dir = Path(self._settings.run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         settings_file = run_dir / "control-settings.pickle"
-        settings = replace(self._settings, parent_pid=os.getpid())
+        start = SupervisorStart(is_restart=self.restarts > 0, carried_estop=self._carried_estop)
+        settings = replace(self._settings, parent_pid=os.getpid(), start=start)
         fd = os.open(settings_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
             pickle.dump(settings, f)
@@ -89,6 +97,28 @@ class ControlProcess:
             [sys.executable, "-m", "controller.process", str(settings_file)], env=env
         )
         log.info("control process started (pid %s)", self._process.pid)
+        if start.carried_estop is not None:
+            log.critical("the e-stop (%s) was not on disk when the control process died: "
+                         "the new one starts in ESTOP", start.carried_estop.value)  # fmt: skip
+        elif start.is_restart:
+            log.error("control process restarted: it starts damped; enable to continue")
+
+    def carry_estop(self, origin: EstopOrigin) -> None:
+        """An e-stop was sent: until the control process reports it durable, a restart
+        starts in ESTOP (the daemon's memory backs a latch that may not be on disk yet)."""
+        if self._carried_estop is None:
+            self._carried_estop = origin
+
+    def note_status(self, status: ControlStatus) -> None:
+        """Follow the latch: an e-stop on disk needs no carrying; one not on disk does."""
+        if status.is_estopped and status.is_latch_durable:
+            self._carried_estop = None
+        elif status.is_estopped:
+            self._carried_estop = self._carried_estop or _origin_of(status)
+
+    def note_reset(self) -> None:
+        """A reset was accepted: the e-stop is cleared (and its release is on disk)."""
+        self._carried_estop = None
 
     async def supervise(self) -> None:
         """Restart the control process whenever it dies (until ``stop``)."""
@@ -134,6 +164,7 @@ class ZmqControlLink:
         self._run_dir = run_dir
         self._config = config
         self._ctx = zmq.asyncio.Context()
+        self._sync_ctx = zmq.Context()
         self._estop: Any = None
         self._commands: Any = None
         self._status_sub: Any = None
@@ -141,23 +172,43 @@ class ZmqControlLink:
         self._ids = itertools.count(1)
         self._status = ControlStatus(is_alive=False)
         self._status_at = 0.0
+        self._status_pid: int | None = None
         self._subscribers: list[asyncio.Queue[ModeEvent]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._command_lock = asyncio.Lock()
+        self._health_checks: list[Callable[[], bool]] = []
+        self._heartbeat: HeartbeatThread | None = None
         self.last_estop_written_ns = 0
+
+    def add_health_check(self, check: Callable[[], bool]) -> None:
+        """While any check is False the heartbeat is withheld (the robot holds, then damps).
+
+        Checks run on the heartbeat thread: they must only read state."""
+        self._health_checks.append(check)
+
+    def _is_healthy(self) -> bool:
+        return all(check() for check in self._health_checks)
 
     async def __aenter__(self) -> ZmqControlLink:
         self._connect()
         self._tasks = [
             asyncio.create_task(self._read_status(), name="control-status"),
             asyncio.create_task(self._read_acks(), name="control-acks"),
-            asyncio.create_task(self._heartbeat(), name="control-heartbeat"),
         ]
+        self._heartbeat = HeartbeatThread(
+            endpoint=endpoint(self._run_dir, COMMAND_SOCKET),
+            loop=asyncio.get_running_loop(),
+            is_healthy=self._is_healthy,
+            period_s=self._config.heartbeat_period_s,
+        )
+        self._heartbeat.start()
         return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._heartbeat is not None:
+            await asyncio.to_thread(self._heartbeat.stop)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -167,6 +218,7 @@ class ZmqControlLink:
             if socket is not None:
                 socket.close(linger=0)
         self._ctx.term()
+        self._sync_ctx.term()
 
     def _connect(self) -> None:
         def socket(kind: int, name: str) -> Any:
@@ -175,23 +227,50 @@ class ZmqControlLink:
             s.connect(endpoint(self._run_dir, name))
             return s
 
-        self._estop = socket(zmq.PUSH, ESTOP_SOCKET)
+        # A plain (synchronous) socket: the e-stop is sent from inside a message callback,
+        # at once, without a trip through the event loop.
+        self._estop = self._sync_ctx.socket(zmq.PUSH)
+        self._estop.setsockopt(zmq.LINGER, 0)
         self._estop.setsockopt(zmq.SNDHWM, 16)
+        self._estop.connect(endpoint(self._run_dir, ESTOP_SOCKET))
         self._commands = socket(zmq.DEALER, COMMAND_SOCKET)
         self._status_sub = socket(zmq.SUB, STATUS_SOCKET)
         self._status_sub.setsockopt(zmq.SUBSCRIBE, b"")
 
     # ------------------------------------------------------------------ ControlLink
-    async def estop(self, source: str) -> None:
-        # The send time orders it against a reset already queued on the command socket.
-        await self._estop.send(pack({"kind": "estop", "source": source,
-                                     "sent_ns": time.monotonic_ns()}))  # fmt: skip
+    async def estop(self, origin: EstopOrigin) -> None:
+        self.estop_now(origin)
 
-    async def command(self, kind: CommandKind, *, start_frame: int = 0) -> CommandResult:
+    def estop_now(self, origin: EstopOrigin) -> bool:
+        """Send the e-stop without awaiting anything (the fleet's fast lane calls this from a
+        message callback). False when the socket refused it (queue full: the control process
+        is not reading; it is then either dead and restarts in ESTOP, or already stopping)."""
+        self._process.carry_estop(origin)
+        # The send time orders it against a reset already queued on the command socket.
+        message = pack({"kind": "estop", "source": origin.value, "sent_ns": time.monotonic_ns()})
+        try:
+            self._estop.send(message, zmq.NOBLOCK)
+        except zmq.ZMQError as exc:
+            log.critical("e-stop could not be queued to the control process: %s", exc)
+            return False
+        return True
+
+    async def command(
+        self,
+        kind: CommandKind,
+        *,
+        start_frame: int = 0,
+        requester: ResetRequester = ResetRequester.FLEET,
+    ) -> CommandResult:
         message: dict[str, Any] = {"kind": kind.value, "sent_ns": time.monotonic_ns()}
         if kind is CommandKind.START_TRACK:
             message["start_frame"] = start_frame
-        return await self._request(message)
+        if kind is CommandKind.RESET_ESTOP:
+            message["requester"] = requester.value
+        result = await self._request(message)
+        if kind is CommandKind.RESET_ESTOP and result.accepted:
+            self._process.note_reset()
+        return result
 
     async def load_track(self, package_id: str, track: ReferenceTrack) -> CommandResult:
         encoded = await asyncio.to_thread(encode_track, track)
@@ -214,8 +293,11 @@ class ZmqControlLink:
         return await self._request({"kind": "shutdown"})
 
     def status(self) -> ControlStatus:
-        alive = self._process.is_alive() and (
-            time.monotonic() - self._status_at < self._config.status_stale_s
+        # A snapshot from a predecessor (restarted since) says nothing about the new process.
+        alive = (
+            self._process.is_alive()
+            and self._status_pid == self._process.pid
+            and time.monotonic() - self._status_at < self._config.status_stale_s
         )
         if alive != self._status.is_alive or self._status.restarts != self._process.restarts:
             self._status = replace(self._status, is_alive=alive, restarts=self._process.restarts)
@@ -269,6 +351,7 @@ class ZmqControlLink:
             except WireError:
                 continue
             self._status_at = time.monotonic()
+            self._status_pid = message.get("pid", self._process.pid)
             if message["kind"] == "event":
                 self.last_estop_written_ns = int(message.get("estop_written_ns", 0))
                 event = ModeEvent(
@@ -283,12 +366,7 @@ class ZmqControlLink:
             elif message["kind"] == "status":
                 self.last_estop_written_ns = int(message.get("estop_written_ns", 0))
                 self._status = _status_from(message, self._process.restarts)
-
-    async def _heartbeat(self) -> None:
-        beat = pack({"kind": "heartbeat"})
-        while True:
-            await self._commands.send(beat)
-            await asyncio.sleep(self._config.heartbeat_period_s)
+                self._process.note_status(self._status)
 
 
 def _status_from(message: dict[str, Any], restarts: int) -> ControlStatus:
@@ -307,4 +385,14 @@ def _status_from(message: dict[str, Any], restarts: int) -> ControlStatus:
         timing=TimingFigures(**timing) if timing else TimingFigures(),
         tracking_rms_rad=float(message.get("tracking_rms_rad", 0.0)),
         restarts=restarts,
+        estop_origin=str(message.get("estop_origin", "")),
+        is_latch_durable=bool(message.get("is_latch_durable", True)),
+        latch_error=str(message.get("latch_error", "")),
     )
+
+
+def _origin_of(status: ControlStatus) -> EstopOrigin:
+    try:
+        return EstopOrigin(status.estop_origin)
+    except ValueError:
+        return EstopOrigin.UNKNOWN

@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from controller.estop_latch import EstopOrigin, ResetRequester
 from estimators.track import ReferenceTrack
 
 
@@ -88,17 +89,37 @@ class ControlStatus:
     tracking_rms_rad: float = 0.0
     """RMS body-joint tracking error over the last window in TRACK (telemetry)."""
     restarts: int = 0
+    estop_origin: str = ""
+    """``controller.estop_latch.EstopOrigin`` value of the engaged e-stop ("" when none)."""
+    is_latch_durable: bool = True
+    """False while an e-stop latch write has failed (full or read-only disk): reset and enable
+    are refused until it is on disk."""
+    latch_error: str = ""
 
 
 class ControlLink(Protocol):
     """Commands to and status from the control process."""
 
-    async def estop(self, source: str) -> None:
-        """Engage the e-stop now: sent ahead of anything queued, damping written on arrival."""
+    async def estop(self, origin: EstopOrigin) -> None:
+        """Engage the e-stop now: sent ahead of anything queued, damping written on arrival.
+
+        ``origin`` is persisted with the latch and decides who may reset it."""
         ...
 
-    async def command(self, kind: CommandKind, *, start_frame: int = 0) -> CommandResult:
-        """Any command but LOAD_TRACK and the e-stop."""
+    def estop_now(self, origin: EstopOrigin) -> bool:
+        """``estop`` without awaiting, for callers that must not yield (the fleet's fast lane
+        runs inside the MQTT client's message callback). False when it could not be queued."""
+        ...
+
+    async def command(
+        self,
+        kind: CommandKind,
+        *,
+        start_frame: int = 0,
+        requester: ResetRequester = ResetRequester.FLEET,
+    ) -> CommandResult:
+        """Any command but LOAD_TRACK and the e-stop. ``requester`` matters for RESET_ESTOP:
+        only the robot side (``ROBOT``) may clear an e-stop engaged at the robot."""
         ...
 
     async def load_track(self, package_id: str, track: ReferenceTrack) -> CommandResult: ...

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from controller.robot.model_source import ModelNotFoundError, resolve_model
 from daemon.track_prep import TrackPreparer, TrackPrepConfig
@@ -22,12 +23,13 @@ from estimators.errors import (
     GenmoImportError,
     OptionalDependencyError,
     PackageRejectedError,
+    SigningKeyError,
 )
 from estimators.genmo import ParamSet, derive_package_id, genmo_to_package, load_genmo_file
 from estimators.genmo_files import read_genmo_file
 from estimators.jump_smoothing import SmoothedSpan, smooth_jumps
-from estimators.package import CameraView, PackageConfig, WilorHands, encode_package
-from estimators.package.signing import private_key_from_bytes
+from estimators.package import CameraView, PackageConfig, WilorHands, encode_package, key_id_of
+from estimators.package.signing import parse_private_key
 from estimators.package.validate import validate_package
 
 EXIT_OK = 0
@@ -61,8 +63,8 @@ def add_from_genmo_arguments(gen: argparse.ArgumentParser) -> None:
     gen.add_argument(
         "--builtin-model", action="store_true", help="check with the built-in G1 model"
     )
-    gen.add_argument("--sign-key", type=Path, help="file with a hex Ed25519 private seed")
-    gen.add_argument("--key-id", help="name of the signing key (required with --sign-key)")
+    gen.add_argument("--sign-key", type=Path, help="Ed25519 private key (PEM or hex seed)")
+    gen.add_argument("--key-id", help="key id to claim (default: derived from the key)")
 
 
 def run_from_genmo(args: argparse.Namespace) -> int:
@@ -82,10 +84,7 @@ def run_from_genmo(args: argparse.Namespace) -> int:
 
 
 def _from_genmo(args: argparse.Namespace) -> int:
-    if bool(args.sign_key) != bool(args.key_id):
-        raise GenmoImportError(
-            GenmoErrorCode.BAD_METADATA, "arguments", "--sign-key and --key-id go together"
-        )
+    key = _read_signing_key(args.sign_key) if args.sign_key else None
     source = load_genmo_file(args.input, param_set=ParamSet(args.params))
     package_id = args.package_id or derive_package_id(source.name, source.sha256_hex)
     hands = load_wilor(args.wilor) if args.wilor else None
@@ -107,8 +106,8 @@ def _from_genmo(args: argparse.Namespace) -> int:
     if args.smooth:
         package, spans = smooth_jumps(package, preparer.config.speed)
     prepared = preparer.prepare(package, with_dynamics=False)
-    key = private_key_from_bytes(_read_hex_key(args.sign_key)) if args.sign_key else None
-    data = encode_package(package, signing_key=key, key_id=args.key_id)
+    key_id = (args.key_id or key_id_of(key)) if key is not None else None
+    data = encode_package(package, signing_key=key, key_id=key_id)
     out = args.out or args.input.with_suffix(".pkg")
     try:
         out.write_bytes(data)
@@ -147,16 +146,14 @@ def load_wilor(path: Path) -> WilorHands:
         ) from None
 
 
-def _read_hex_key(path: Path) -> bytes:
+def _read_signing_key(path: Path) -> Ed25519PrivateKey:
     try:
-        raw = bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise GenmoImportError(GenmoErrorCode.UNREADABLE, str(path), str(exc)) from None
-    if len(raw) != 32:
-        raise GenmoImportError(
-            GenmoErrorCode.BAD_METADATA, str(path), "expected 32 bytes of hex (an Ed25519 seed)"
-        )
-    return raw
+        return parse_private_key(path.read_bytes())
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise GenmoImportError(GenmoErrorCode.UNREADABLE, str(path), reason) from None
+    except SigningKeyError as exc:
+        raise GenmoImportError(GenmoErrorCode.BAD_METADATA, str(path), exc.detail) from None
 
 
 def _out(text: str) -> None:

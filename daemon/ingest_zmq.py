@@ -4,7 +4,8 @@ Protocol (one request, one answer; a DEALER or a REQ client):
 
 - request: ``[b"", package]`` from a DEALER (a REQ socket adds the empty delimiter itself); the
   package is the motion-package wire message (``estimators.package``);
-- answer: ``[b"", json]`` with ``{"accepted": true, "package_id": ID}`` or
+- answer: ``[b"", json]`` with ``{"accepted": true, "package_id": ID}`` (plus
+  ``"already_stored": true`` when that very package was stored before: ids are immutable) or
   ``{"accepted": false, "code": CODE, "field": FIELD, "detail": TEXT}``; ``code`` is the stable
   ``PackageErrorCode`` value, or ``malformed`` (not one payload frame), ``store_full``,
   ``store_io``, ``track_build_failed``, ``internal_error``.
@@ -12,9 +13,11 @@ Protocol (one request, one answer; a DEALER or a REQ client):
 The server is a ROUTER (several clients, answers routed by identity) bound to ``tcp://`` and/or
 ``ipc://`` endpoints, with ``ZMQ_MAXMSGSIZE``: libzmq disconnects a peer that sends a larger
 frame, so an oversized upload gets no answer and the client times out (the client's error says
-so). CURVE is optional: with a server key pair the traffic is encrypted; with a set of
-authorised client keys a ZAP handler (pyzmq's ``AsyncioAuthenticator``) also refuses unknown
-clients. Answers are JSON: a few hundred bytes that any language and ``jq`` can read.
+so). CURVE (``daemon.curve``) is optional and needs a client allow-list: the server's secret
+key is read from a file or systemd credential when the server starts, and a ZAP handler
+(pyzmq's ``AsyncioAuthenticator``) refuses unknown keys and plaintext clients; the client
+reports such a refusal as ``UploadRefusedError`` instead of waiting for an answer that cannot
+come. Answers are JSON: a few hundred bytes that any language and ``jq`` can read.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -30,7 +35,17 @@ from typing import Any
 import zmq
 import zmq.asyncio
 from zmq.auth.asyncio import AsyncioAuthenticator
+from zmq.utils.monitor import parse_monitor_message
 
+from daemon.curve import (
+    CurveClientKeys,
+    CurveConfig,
+    CurveServerKeys,
+    apply_client_keys,
+    handshake_refusal,
+    load_server_keys,
+    start_curve_server,
+)
 from daemon.motion_library import IngestResult, MotionLibrary
 
 _LOG = logging.getLogger(__name__)
@@ -38,48 +53,7 @@ _LOG = logging.getLogger(__name__)
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5560"
 MALFORMED = "malformed"
 INTERNAL_ERROR = "internal_error"
-_Z85_KEY_LEN = 40
 _MAX_ANSWER_BYTES = 64 * 1024
-
-
-def _check_z85_key(name: str, key: bytes) -> None:
-    if len(key) != _Z85_KEY_LEN:
-        raise ValueError(f"{name}: a CURVE key is 40 z85 characters, got {len(key)} bytes")
-    try:
-        zmq.utils.z85.decode(key)
-    except (ValueError, KeyError):
-        raise ValueError(f"{name}: not a z85-encoded key") from None
-
-
-@dataclass(frozen=True)
-class CurveServerKeys:
-    """CURVE for the upload server (keys z85-encoded, as ``zmq.auth`` files hold them)."""
-
-    public_key: bytes
-    secret_key: bytes
-    authorized_clients: frozenset[bytes] | None = None
-    """Client public keys allowed to connect; None lets any client that knows the server's
-    public key in (encryption without client authorisation)."""
-
-    def __post_init__(self) -> None:
-        _check_z85_key("public_key", self.public_key)
-        _check_z85_key("secret_key", self.secret_key)
-        for key in self.authorized_clients or ():
-            _check_z85_key("authorized_clients", key)
-
-
-@dataclass(frozen=True)
-class CurveClientKeys:
-    """CURVE for the upload client: its own key pair and the server's public key (z85)."""
-
-    server_public_key: bytes
-    public_key: bytes
-    secret_key: bytes
-
-    def __post_init__(self) -> None:
-        _check_z85_key("server_public_key", self.server_public_key)
-        _check_z85_key("public_key", self.public_key)
-        _check_z85_key("secret_key", self.secret_key)
 
 
 @dataclass(frozen=True)
@@ -96,7 +70,8 @@ class IngestConfig:
     receive_hwm: int = 16
     shutdown_grace_s: float = 2.0
     """On exit, time given to uploads being stored to finish and be answered."""
-    curve: CurveServerKeys | None = None
+    curve: CurveConfig | None = None
+    """CURVE with a client allow-list; the secret key is read when the server starts."""
 
     def __post_init__(self) -> None:
         if not self.endpoints:
@@ -138,6 +113,10 @@ class UploadTimeoutError(UploadError):
         self.timeout_s = timeout_s
 
 
+class UploadRefusedError(UploadError):
+    """The server refused the connection in the security handshake (CURVE key or mechanism)."""
+
+
 # ---------------------------------------------------------------------- sans-I/O answer format
 
 
@@ -146,6 +125,8 @@ def encode_answer(result: IngestResult) -> bytes:
     body: dict[str, Any]
     if result.accepted:
         body = {"accepted": True, "package_id": result.package_id}
+        if result.already_stored:
+            body["already_stored"] = True
     else:
         body = {
             "accepted": False,
@@ -168,7 +149,9 @@ def decode_answer(data: bytes, *, endpoint: str = "") -> IngestResult:
         package_id = body.get("package_id")
         if not isinstance(package_id, str):
             raise UploadError(endpoint, "an accepted answer without a package_id")
-        return IngestResult(accepted=True, package_id=package_id)
+        return IngestResult(
+            accepted=True, package_id=package_id, already_stored=body.get("already_stored") is True
+        )
     code, field_name, detail = body.get("code"), body.get("field"), body.get("detail", "")
     if not isinstance(code, str) or not isinstance(detail, str):
         raise UploadError(endpoint, "a rejection without a code")
@@ -193,16 +176,6 @@ def split_request(frames: list[bytes]) -> tuple[list[bytes], bytes | None]:
 # ---------------------------------------------------------------------- server
 
 
-class _AllowListedKeys:
-    """ZAP credentials provider: a fixed set of z85 client public keys."""
-
-    def __init__(self, keys: frozenset[bytes]) -> None:
-        self._keys = keys
-
-    def callback(self, domain: str, key: bytes) -> bool:
-        return key in self._keys
-
-
 class IngestServer:
     """The ROUTER upload endpoint (async context manager); see the module docstring."""
 
@@ -213,6 +186,7 @@ class IngestServer:
         config: IngestConfig,
         context: zmq.asyncio.Context | None = None,
         source: str = "zmq",
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         """Args:
         library: where uploads go (``MotionLibrary.submit``).
@@ -220,11 +194,13 @@ class IngestServer:
         context: a ZeroMQ context to use; by default the server makes (and ends) its own, so
             its ZAP handler cannot affect other sockets.
         source: the ``source`` passed to ``submit`` (for the log).
+        environ: where ``CREDENTIALS_DIRECTORY`` is looked up (default ``os.environ``).
         """
         self._library = library
         self._config = config
         self._given_context = context
         self._source = source
+        self._environ = os.environ if environ is None else environ
         self._context: zmq.asyncio.Context | None = None
         self._socket: zmq.asyncio.Socket | None = None
         self._auth: AsyncioAuthenticator | None = None
@@ -240,7 +216,9 @@ class IngestServer:
         return self._bound
 
     async def __aenter__(self) -> IngestServer:
+        """Bind the endpoints. Raises ``CurveKeyError`` when a configured key cannot be read."""
         cfg = self._config
+        keys = load_server_keys(cfg.curve, self._environ) if cfg.curve is not None else None
         self._context = self._given_context or zmq.asyncio.Context()
         try:
             sock = self._context.socket(zmq.ROUTER)
@@ -248,8 +226,8 @@ class IngestServer:
             sock.setsockopt(zmq.LINGER, 0)
             sock.setsockopt(zmq.MAXMSGSIZE, cfg.max_message_bytes)
             sock.setsockopt(zmq.RCVHWM, cfg.receive_hwm)
-            if cfg.curve is not None:
-                self._start_curve(self._context, sock, cfg.curve)
+            if keys is not None:
+                self._auth = start_curve_server(self._context, sock, keys)
             bound = []
             for endpoint in cfg.endpoints:
                 sock.bind(endpoint)
@@ -280,17 +258,6 @@ class IngestServer:
             if pending:
                 await asyncio.wait(pending)
         self._close()
-
-    def _start_curve(
-        self, context: zmq.asyncio.Context, sock: zmq.asyncio.Socket, keys: CurveServerKeys
-    ) -> None:
-        if keys.authorized_clients is not None:
-            self._auth = AsyncioAuthenticator(context)
-            self._auth.start()
-            self._auth.configure_curve_callback("*", _AllowListedKeys(keys.authorized_clients))
-        sock.curve_secretkey = keys.secret_key
-        sock.curve_publickey = keys.public_key
-        sock.curve_server = True
 
     def _close(self) -> None:
         if self._socket is not None:
@@ -357,16 +324,29 @@ class IngestServer:
 
 def _client_socket(
     context: zmq.asyncio.Context, endpoint: str, curve: CurveClientKeys | None
-) -> zmq.asyncio.Socket:
+) -> tuple[zmq.asyncio.Socket, zmq.asyncio.Socket]:
+    """The DEALER, connected, and a monitor socket that reports its handshake's outcome."""
     sock = context.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.MAXMSGSIZE, _MAX_ANSWER_BYTES)
     if curve is not None:
-        sock.curve_serverkey = curve.server_public_key
-        sock.curve_publickey = curve.public_key
-        sock.curve_secretkey = curve.secret_key
+        apply_client_keys(sock, curve)
+    monitor = sock.get_monitor_socket(
+        zmq.EVENT_HANDSHAKE_FAILED_AUTH
+        | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+        | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+    )
     sock.connect(endpoint)
-    return sock
+    return sock, monitor
+
+
+async def _refusal(monitor: zmq.asyncio.Socket) -> str:
+    """Wait for a handshake failure on ``monitor`` and say what it means."""
+    while True:
+        event = parse_monitor_message(await monitor.recv_multipart())
+        reason = handshake_refusal(int(event["event"]))
+        if reason is not None:
+            return reason
 
 
 async def upload(
@@ -387,18 +367,31 @@ async def upload(
         context: a ZeroMQ context; by default a private one is made and ended.
 
     Raises:
+        UploadRefusedError: the server refused this client in the security handshake.
         UploadTimeoutError: no answer in time.
         UploadError: the answer is not a valid answer.
     """
     ctx = context or zmq.asyncio.Context()
-    sock = _client_socket(ctx, endpoint, curve)
+    sock, monitor = _client_socket(ctx, endpoint, curve)
+    answer = asyncio.ensure_future(sock.recv_multipart())
+    refused = asyncio.ensure_future(_refusal(monitor))
     try:
         await sock.send_multipart([b"", data], copy=len(data) < zmq.COPY_THRESHOLD)
-        try:
-            frames = await asyncio.wait_for(sock.recv_multipart(), timeout_s)
-        except asyncio.TimeoutError:
-            raise UploadTimeoutError(endpoint, timeout_s) from None
+        done, _ = await asyncio.wait(
+            {answer, refused}, timeout=timeout_s, return_when="FIRST_COMPLETED"
+        )
+        if answer in done:
+            frames = answer.result()
+        elif refused in done:
+            raise UploadRefusedError(endpoint, refused.result())
+        else:
+            raise UploadTimeoutError(endpoint, timeout_s)
     finally:
+        for pending in (answer, refused):
+            pending.cancel()
+        await asyncio.gather(answer, refused, return_exceptions=True)
+        sock.disable_monitor()
+        monitor.close(linger=0)
         sock.close(linger=0)
         if context is None:
             ctx.term()
@@ -413,10 +406,12 @@ def upload_sync(endpoint: str, data: bytes, timeout_s: float = 10.0, **kwargs: A
 __all__ = [
     "DEFAULT_ENDPOINT",
     "CurveClientKeys",
+    "CurveConfig",
     "CurveServerKeys",
     "IngestConfig",
     "IngestServer",
     "UploadError",
+    "UploadRefusedError",
     "UploadTimeoutError",
     "decode_answer",
     "encode_answer",

@@ -26,8 +26,9 @@ from controller.embodiment import dex3, g1
 from controller.robot.model_source import ModelNotFoundError, resolve_model
 from controller.safety import SupervisorConfig
 from daemon.track_prep import PreparedTrack, TrackPreparer, TrackPrepConfig
-from estimators.errors import PackageRejectedError
-from estimators.package import DecodedPackage, PackageConfig, decode_package
+from estimators.errors import PackageRejectedError, SigningKeyError
+from estimators.package import DecodedPackage, PackageConfig, decode_package, key_id_of
+from estimators.package.signing import parse_public_key
 from estimators.track import TRACK_FPS, HandState
 
 EXIT_OK = 0
@@ -54,8 +55,8 @@ def add_inspect_arguments(ins: argparse.ArgumentParser) -> None:
         "--trusted-key",
         action="append",
         default=[],
-        metavar="ID=HEXFILE",
-        help="trust a public key (hex file) under a key id; repeatable",
+        metavar="[ID=]FILE",
+        help="trust a public key (PEM or hex), under its derived id unless named; repeatable",
     )
 
 
@@ -69,7 +70,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     try:
         config = _package_config(args)
         source = resolve_model(args.mjcf, use_official=not args.builtin_model)
-    except (OSError, ValueError, ModelNotFoundError) as exc:
+    except (OSError, SigningKeyError, ValueError, ModelNotFoundError) as exc:
         _err(f"error [bad_option] {exc}")
         return EXIT_IO
     show = _Printer(args.json)
@@ -220,11 +221,9 @@ class _Printer:
 def _package_config(args: argparse.Namespace) -> PackageConfig:
     trusted = {}
     for item in args.trusted_key:
-        key_id, _, path = item.partition("=")
-        raw = bytes.fromhex(Path(path).read_text(encoding="ascii").strip())
-        if len(raw) != 32:
-            raise ValueError(f"{path}: expected 32 bytes of hex (an Ed25519 public key)")
-        trusted[key_id] = raw
+        key_id, _, path = item.rpartition("=")
+        raw = parse_public_key(Path(path).read_bytes())
+        trusted[key_id or key_id_of(raw)] = raw
     return PackageConfig(
         max_bytes=args.max_bytes,
         max_frames=args.max_frames,

@@ -23,6 +23,9 @@ class IngestResult:
     """The validation error code (``PackageRejectedError.code``) when rejected."""
     field: str | None = None
     detail: str = ""
+    already_stored: bool = False
+    """Accepted because the same package (same id, same digest) is already stored: nothing was
+    validated again or written."""
 
 
 class UnknownPackageError(KeyError):
@@ -36,7 +39,8 @@ class UnknownPackageError(KeyError):
 class MotionLibrary(Protocol):
     async def submit(self, data: bytes, *, source: str) -> IngestResult:
         """Validate and store a package (atomically; acknowledged means it survives a restart).
-        A rejected package changes nothing."""
+        A rejected package changes nothing. A stored id is immutable: the same package again
+        answers ``already_stored``, another package under that id is refused."""
         ...
 
     async def track(self, package_id: str) -> ReferenceTrack:

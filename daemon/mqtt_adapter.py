@@ -11,8 +11,10 @@ so only this module touches aiomqtt (pinned ``>=2.5,<3``). What it adds to aiomq
 - TCP_NODELAY on the client socket: paho leaves Nagle's algorithm on, which together with the
   broker's delayed ACKs was seen adding ~40 ms to a small command on loopback (~3 ms without);
 - MQTT 5 message expiry, response topic and correlation data on publish;
-- one inbox that outlives connections, ordered by subscription priority, so an e-stop waiting
-  behind a flood of uploads is read first;
+- one inbox that outlives connections (``daemon.mqtt_inbox``): each message is seen the moment
+  it is decoded (the fleet's e-stop fast lane), oversize payloads are refused at arrival and
+  every subscription's lane is bounded, so a flood can neither delay an e-stop nor eat memory;
+- MQTT 5 ``Maximum Packet Size`` in CONNECT, so the broker does not even send what is too big;
 - TLS and username/password, with the password read from a file or systemd credential at each
   connection attempt and never logged.
 """
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import os
 import random
@@ -31,18 +32,23 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import cast
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from daemon.aio import wait_event
-from daemon.vda5050.config import BrokerConfig, TlsConfig
-from daemon.vda5050.errors import BrokerCredentialError
+from daemon.broker_tls import build_tls_context, tls_failure
+from daemon.mqtt_inbox import ArrivalQueue, Inbox, Incoming, Subscription
+from daemon.vda5050.config import BrokerConfig
+from daemon.vda5050.errors import BrokerCredentialError, BrokerTlsError
 
 log = logging.getLogger(__name__)
 
 _NODELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
+_PACKET_OVERHEAD_BYTES = 64 * 1024
+"""Room for the topic and MQTT 5 properties beside the largest accepted payload."""
 
 
 @dataclass(frozen=True)
@@ -57,26 +63,6 @@ class Outgoing:
     """MQTT 5 message expiry: the broker drops the message after this many seconds."""
     response_topic: str | None = None
     correlation: bytes | None = None
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """A received message."""
-
-    topic: str
-    payload: bytes
-    is_retained: bool
-    response_topic: str | None = None
-    correlation: bytes | None = None
-
-
-@dataclass(frozen=True)
-class Subscription:
-    topic: str
-    """A topic filter (wildcards allowed)."""
-    qos: int = 1
-    priority: int = 1
-    """Lower is read first from the inbox; priority 0 is never dropped when the inbox is full."""
 
 
 class Secret:
@@ -129,18 +115,6 @@ def read_password(broker: BrokerConfig, environ: Mapping[str, str]) -> Secret | 
     return Secret(text)
 
 
-def build_tls_context(tls: TlsConfig) -> ssl.SSLContext:
-    """A client TLS context: the given CA (or the system's), optional client certificate."""
-    context = ssl.create_default_context(
-        cafile=str(tls.ca_file) if tls.ca_file is not None else None
-    )
-    if tls.cert_file is not None and tls.key_file is not None:
-        context.load_cert_chain(str(tls.cert_file), str(tls.key_file))
-    if not tls.is_hostname_checked:
-        context.check_hostname = False
-    return context
-
-
 def backoff_delay_s(attempt: int, *, initial_s: float, max_s: float, rng: random.Random) -> float:
     """Delay before reconnect attempt ``attempt`` (0 = first retry after a loss).
 
@@ -167,7 +141,6 @@ class MqttAdapter:
         on_connect: Awaited (in its own task) after every connect and subscribe.
         on_disconnect: Called when a connection ends.
         name: Prefix of the task names (``<name>-connection``, ``<name>-on-connect``).
-        max_inbox: Messages of priority > 0 beyond this many unread ones are dropped.
         environ: Where ``CREDENTIALS_DIRECTORY`` is looked up (default ``os.environ``).
         rng: Jitter source (tests pin it).
     """
@@ -182,7 +155,6 @@ class MqttAdapter:
         on_connect: Callable[[], Awaitable[None]] | None = None,
         on_disconnect: Callable[[], None] | None = None,
         name: str = "mqtt",
-        max_inbox: int = 1000,
         environ: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -193,18 +165,20 @@ class MqttAdapter:
         self._on_connect = on_connect
         self._on_disconnect = on_disconnect
         self._name = name
-        self._max_inbox = max_inbox
         self._environ = os.environ if environ is None else environ
         self._rng = rng or random.Random()
         self._client: aiomqtt.Client | None = None
         self._connected = asyncio.Event()
-        self._inbox: asyncio.PriorityQueue[tuple[int, int, Incoming]] = asyncio.PriorityQueue()
-        self._sequence = itertools.count()
+        self.inbox = Inbox(self._subscriptions)
+        largest = max((s.max_bytes for s in self._subscriptions), default=0)
+        self._max_packet_bytes = largest + _PACKET_OVERHEAD_BYTES
         self._task: asyncio.Task[None] | None = None
         self._on_connect_task: asyncio.Task[None] | None = None
         self.connections = 0
         """How many times a connection was established (1 after the first)."""
-        self.dropped_messages = 0
+        self.last_error: Exception | None = None
+        """Why the last connection attempt failed or the last connection ended (a
+        ``BrokerTlsError`` for an untrusted broker); None once connected again."""
 
     async def __aenter__(self) -> MqttAdapter:
         self._task = asyncio.create_task(self._run(), name=f"{self._name}-connection")
@@ -269,10 +243,9 @@ class MqttAdapter:
         return True
 
     async def messages(self) -> AsyncIterator[Incoming]:
-        """Received messages, across reconnects, lowest subscription priority number first."""
+        """Received messages, across reconnects: urgent first, then by subscription priority."""
         while True:
-            _, _, message = await self._inbox.get()
-            yield message
+            yield await self.inbox.get()
 
     async def close(self, farewell: Sequence[Outgoing] = ()) -> None:
         """Publish ``farewell`` (if connected), disconnect cleanly (no will) and stop."""
@@ -299,11 +272,19 @@ class MqttAdapter:
                 async with client:
                     attempt = 0
                     await self._connected_with(client)
-                    async for message in client.messages:
-                        self._deliver(message)
+                    # Messages go to the inbox from the client's receive callback (see
+                    # ArrivalQueue); iterating only waits for the connection to end.
+                    async for _ in client.messages:
+                        pass
             except aiomqtt.MqttError as exc:
-                log.warning("MQTT %s:%d: %s", broker.host, broker.port, exc)
-            except (BrokerCredentialError, ssl.SSLError, OSError) as exc:
+                tls_error = tls_failure(exc, broker)
+                self.last_error = tls_error or exc
+                if tls_error is not None:
+                    log.error("MQTT %s:%d: %s", broker.host, broker.port, tls_error)
+                else:
+                    log.warning("MQTT %s:%d: %s", broker.host, broker.port, exc)
+            except (BrokerCredentialError, BrokerTlsError, ssl.SSLError, OSError) as exc:
+                self.last_error = exc
                 log.error("MQTT %s:%d: cannot connect: %s", broker.host, broker.port, exc)
             finally:
                 self._lost()
@@ -326,6 +307,9 @@ class MqttAdapter:
         if self._will is not None:
             last = self._will()
             will = aiomqtt.Will(last.topic, last.payload, last.qos, last.is_retained)
+        connect_properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        connect_properties.MaximumPacketSize = self._max_packet_bytes
+        inbox = self.inbox
         return aiomqtt.Client(
             broker.host,
             broker.port,
@@ -340,12 +324,17 @@ class MqttAdapter:
             tls_context=tls,
             # aiomqtt applies these to the socket right after connecting (paho's own socket).
             socket_options=_NODELAY,
+            properties=connect_properties,
+            queue_type=cast(
+                "type[asyncio.Queue[aiomqtt.Message]]", lambda maxsize: ArrivalQueue(inbox)
+            ),
         )
 
     async def _connected_with(self, client: aiomqtt.Client) -> None:
         for subscription in self._subscriptions:
             await client.subscribe(subscription.topic, qos=subscription.qos)
         self._client = client
+        self.last_error = None
         self.connections += 1
         self._connected.set()
         log.info(
@@ -373,29 +362,3 @@ class MqttAdapter:
             task.cancel()
         if was_connected and self._on_disconnect is not None:
             self._on_disconnect()
-
-    def _deliver(self, message: aiomqtt.Message) -> None:
-        priority = min(
-            (s.priority for s in self._subscriptions if message.topic.matches(s.topic)),
-            default=1,
-        )
-        if priority > 0 and self._inbox.qsize() >= self._max_inbox:
-            self.dropped_messages += 1
-            log.warning("MQTT inbox full: dropped a message on %s", message.topic.value)
-            return
-        payload = message.payload
-        if isinstance(payload, (bytes, bytearray)):
-            data = bytes(payload)
-        else:
-            data = b"" if payload is None else str(payload).encode()
-        props = message.properties
-        response_topic = getattr(props, "ResponseTopic", None) if props is not None else None
-        correlation = getattr(props, "CorrelationData", None) if props is not None else None
-        incoming = Incoming(
-            message.topic.value,
-            data,
-            bool(message.retain),
-            response_topic if isinstance(response_topic, str) else None,
-            bytes(correlation) if isinstance(correlation, (bytes, bytearray)) else None,
-        )
-        self._inbox.put_nowait((priority, next(self._sequence), incoming))

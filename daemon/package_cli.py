@@ -5,6 +5,7 @@
 would do with it, and writes the v1 wire message (``daemon.genmo_cli``). ``package inspect FILE
 [--at SECONDS] [--json]`` prints metadata, validation, the upload checks, or the command at a
 track time (``daemon.inspect_cli``). Exit codes: 0 valid, 1 rejected, 2 unreadable input.
+``package keygen`` and ``package sign`` live in ``daemon.package_sign_cli``.
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from daemon.genmo_cli import (
     run_from_genmo,
 )
 from daemon.inspect_cli import add_inspect_arguments, run_inspect
+from daemon.package_sign_cli import add_signing_commands
 
 __all__ = ["EXIT_IO", "EXIT_OK", "EXIT_REJECTED", "add_package_commands"]
 
 
 def add_package_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register ``package from-genmo`` and ``package inspect`` (each sets ``func`` -> exit code)."""
-    package = subparsers.add_parser("package", help="motion packages: import and inspect")
+    """Register ``package from-genmo|inspect|keygen|sign`` (each sets ``func`` -> exit code)."""
+    package = subparsers.add_parser(
+        "package", help="motion packages: import, inspect, keygen, sign"
+    )
     sub = package.add_subparsers(dest="package_command", required=True)
 
     gen = sub.add_parser("from-genmo", help="GENMO output (.pt, .npz or .npy) -> motion package")
@@ -37,3 +41,4 @@ def add_package_commands(subparsers: argparse._SubParsersAction) -> None:  # typ
     )
     add_inspect_arguments(ins)
     ins.set_defaults(func=run_inspect)
+    add_signing_commands(sub)

@@ -7,6 +7,11 @@ the directory, so after a crash a package is either fully there or absent, and a
 acknowledgement (given after the directory fsync) survives power loss. Leftover temp files are
 removed when the store opens.
 
+A stored id is immutable: ``put`` of an id already stored answers "already stored" (nothing
+written) when the bytes are identical and raises ``PackageIdConflictError`` (nothing touched)
+when they differ, so an upload can never swap the file under a package that is loaded or
+running.
+
 The index (id -> size, store time) lives in memory and is rebuilt from the directory at start.
 Each file's mtime is set to its store time (strictly increasing, in nanoseconds) before the
 rename, so the order survives a restart. The store is bounded by count and bytes; the oldest
@@ -64,6 +69,12 @@ class StoreFullError(PackageStoreError):
     """The package cannot fit within the bounds without evicting a pinned package."""
 
     code = "store_full"
+
+
+class PackageIdConflictError(PackageStoreError):
+    """Another package is already stored under this id (ids are immutable)."""
+
+    code = "package_id_conflict"
 
 
 class UnsafePackageIdError(PackageStoreError):
@@ -125,8 +136,8 @@ class PutResult:
     """What a ``put`` did."""
 
     entry: StoredPackage
-    replaced: bool
-    """A package with this id was already stored and has been replaced."""
+    already_stored: bool
+    """The identical bytes were already stored under this id; nothing was written."""
     evicted: tuple[str, ...]
     """Ids removed to make room, oldest first."""
 
@@ -225,10 +236,12 @@ class PackageStore:
     ) -> PutResult:
         """Store ``data`` under ``package_id`` durably, evicting the oldest unpinned packages.
 
-        Returns only after the data and the directory entry are on disk.
+        Returns only after the data and the directory entry are on disk. An id already stored
+        with the same bytes returns ``already_stored`` and writes nothing.
 
         Raises:
             UnsafePackageIdError: the id cannot be a file name.
+            PackageIdConflictError: the id is stored with other bytes (nothing changed).
             StoreFullError: it cannot fit without evicting a pinned package (nothing changed).
             StoreIOError: writing failed (nothing changed).
         """
@@ -236,11 +249,13 @@ class PackageStore:
             raise UnsafePackageIdError(package_id, "not usable as a file name")
         size = len(data)
         with self._lock:
+            existing = self._existing(package_id, data)
+            if existing is not None:
+                return PutResult(entry=existing, already_stored=True, evicted=())
             victims = self._plan_eviction(package_id, size, pinned)
             stored_ns = max(time.time_ns(), self._last_ns + 1)
             path = self._write(package_id, data, stored_ns)
             self._last_ns = stored_ns
-            replaced = self._forget(package_id)
             entry = StoredPackage(package_id, size, stored_ns, path)
             self._index[package_id] = entry
             self._total_bytes += size
@@ -255,7 +270,7 @@ class PackageStore:
                 package_id,
                 extra={"PACKAGE_ID": package_id, "EVICTED": ",".join(victims)},
             )
-        return PutResult(entry=entry, replaced=replaced, evicted=tuple(victims))
+        return PutResult(entry=entry, already_stored=False, evicted=tuple(victims))
 
     def remove(self, package_id: str) -> None:
         """Delete a package. Raises ``UnknownPackageError``; a pinned package is the caller's
@@ -271,20 +286,40 @@ class PackageStore:
     def _path(self, package_id: str) -> Path:
         return self._root / f"{package_id}{PACKAGE_SUFFIX}"
 
+    def _existing(self, package_id: str, data: bytes) -> StoredPackage | None:
+        """The stored entry when it holds exactly ``data``; None when the id is free."""
+        entry = self._index.get(package_id)
+        if entry is None:
+            return None
+        try:
+            if entry.path.stat().st_size == len(data) and entry.path.read_bytes() == data:
+                return entry
+        except FileNotFoundError:
+            # Deleted behind our back: the id is free again.
+            self._forget(package_id)
+            return None
+        except OSError as exc:
+            raise StoreIOError(
+                package_id, f"cannot read the stored package: {exc.strerror}", errno=exc.errno
+            ) from None
+        raise PackageIdConflictError(
+            package_id,
+            "another package is stored under this id; ids are immutable (use a new id)",
+        )
+
     def _plan_eviction(self, package_id: str, size: int, pinned: AbstractSet[str]) -> list[str]:
         cfg = self._config
         if size > cfg.max_total_bytes:
             raise StoreFullError(
                 package_id, f"{size} bytes exceed the store's {cfg.max_total_bytes} bytes"
             )
-        existing = self._index.get(package_id)
-        count = len(self._index) + (0 if existing else 1)
-        total = self._total_bytes - (existing.size_bytes if existing else 0) + size
+        count = len(self._index) + 1
+        total = self._total_bytes + size
         victims: list[str] = []
         for old_id, old in self._index.items():
             if count <= cfg.max_packages and total <= cfg.max_total_bytes:
                 break
-            if old_id == package_id or old_id in pinned:
+            if old_id in pinned:
                 continue
             victims.append(old_id)
             count -= 1

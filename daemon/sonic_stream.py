@@ -33,6 +33,7 @@ import enum
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,9 +44,11 @@ import numpy as np
 import numpy.typing as npt
 import zmq
 import zmq.asyncio
+from zmq.auth.asyncio import AsyncioAuthenticator
 
 from controller.embodiment.dex3 import HAND_Q_MAX, HAND_Q_MIN
 from controller.embodiment.g1 import HW_TO_ISAAC, Q_MAX, Q_MIN
+from daemon.curve import CurveConfig, load_server_keys, start_curve_server
 from estimators.track import NUM_SMPL_JOINTS, ReferenceTrack
 
 _LOG = logging.getLogger(__name__)
@@ -75,6 +78,9 @@ _FLOATS = frozenset({"f32", "f64"})
 _INTS = frozenset({"i32", "i64"})
 _FLAGS = frozenset({"bool", "u8", "i32"})
 _MAX_NDIM = 4
+_MAX_ELEMENTS = 1 << 31
+"""An empty field (a zero dimension) whose other dimensions multiply past this is refused: numpy
+cannot shape even an empty array past its size limit (``np.zeros((0, 2**62))`` raises)."""
 
 
 class StreamErrorCode(str, enum.Enum):
@@ -259,6 +265,8 @@ def _read_arrays(
             )
         if count:
             values = np.frombuffer(body, dtype=dtype, count=count, offset=offset).reshape(shape)
+        elif math.prod(max(d, 1) for d in shape) > _MAX_ELEMENTS:
+            raise _fail(StreamErrorCode.BAD_SHAPE, name, f"empty, yet {shape} is beyond any field")
         else:
             values = np.zeros(shape, dtype=dtype)
         if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
@@ -604,6 +612,11 @@ class SonicStreamConfig:
     max_message_bytes: int = 4 * 1024 * 1024
     """``ZMQ_MAXMSGSIZE``: a larger message drops the connection (it reconnects)."""
     decode: StreamDecodeConfig = field(default_factory=StreamDecodeConfig)
+    curve: CurveConfig | None = None
+    """CURVE with a producer allow-list: the SUB is the CURVE server (it holds the robot's
+    secret key) although it connects, so only producers whose public key is listed, and who
+    know the robot's public key, get a frame through. SONIC's own producers speak plaintext;
+    they need CURVE client keys set on their PUB before this can be used with them."""
 
     def __post_init__(self) -> None:
         if not self.endpoint.startswith(("tcp://", "ipc://", "inproc://")):
@@ -630,17 +643,28 @@ class SonicStreamSubscriber:
         on_message: Callable[[PoseMessage], None],
         on_error: Callable[[StreamDecodeError], None] | None = None,
         context: zmq.asyncio.Context | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         """Args:
-        config: endpoint, limits, decoder settings.
+        config: endpoint, limits, decoder settings, CURVE.
         on_message: called on the event loop for each accepted message; must not block.
         on_error: called for each refused message (not for those dropped after a stop).
-        context: ZeroMQ context (default: the process-wide instance).
+        context: ZeroMQ context (default: the process-wide instance; with CURVE, one of the
+            subscriber's own, so its ZAP handler applies to this socket alone).
+        environ: where ``CREDENTIALS_DIRECTORY`` is looked up (default ``os.environ``).
         """
         self._config = config
         self._on_message = on_message
         self._on_error = on_error
-        self._context = context or zmq.asyncio.Context.instance()
+        self._owns_context = context is None and config.curve is not None
+        if context is not None:
+            self._context = context
+        elif self._owns_context:
+            self._context = zmq.asyncio.Context()
+        else:
+            self._context = zmq.asyncio.Context.instance()
+        self._environ = os.environ if environ is None else environ
+        self._auth: AsyncioAuthenticator | None = None
         self._decoder = SonicStreamDecoder(config.decode)
         self._socket: zmq.asyncio.Socket | None = None
         self._task: asyncio.Task[None] | None = None
@@ -669,6 +693,9 @@ class SonicStreamSubscriber:
         return time.monotonic() - self.last_message_monotonic_s
 
     async def __aenter__(self) -> SonicStreamSubscriber:
+        """Connect. Raises ``CurveKeyError`` when a configured key cannot be read."""
+        curve = self._config.curve
+        keys = load_server_keys(curve, self._environ) if curve is not None else None
         sock = self._context.socket(zmq.SUB)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.CONFLATE, 0)
@@ -676,9 +703,12 @@ class SonicStreamSubscriber:
         sock.setsockopt(zmq.MAXMSGSIZE, self._config.max_message_bytes)
         sock.setsockopt(zmq.SUBSCRIBE, self._config.decode.topic)
         try:
+            if keys is not None:
+                self._auth = start_curve_server(self._context, sock, keys)
             sock.connect(self._config.endpoint)
         except zmq.ZMQError:
             sock.close(linger=0)
+            self._close_auth()
             raise
         self._socket = sock
         self._task = asyncio.create_task(self._receive(sock), name="sonic-stream-recv")
@@ -700,8 +730,16 @@ class SonicStreamSubscriber:
         if self._socket is not None:
             self._socket.close(linger=0)
             self._socket = None
+        self._close_auth()
         if failure is not None and exc is None:
             raise failure
+
+    def _close_auth(self) -> None:
+        if self._auth is not None:
+            self._auth.stop()
+            self._auth = None
+        if self._owns_context:
+            self._context.term()
 
     async def _receive(self, sock: zmq.asyncio.Socket) -> None:
         while True:

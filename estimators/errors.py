@@ -30,7 +30,10 @@ class PackageErrorCode(str, enum.Enum):
     DIGEST_MISMATCH = "digest_mismatch"
     SIGNATURE_MISSING = "signature_missing"
     SIGNATURE_INVALID = "signature_invalid"
-    """Signature does not verify, or it names a key that is not trusted while one is required."""
+    """The signature is malformed (not 64 bytes) or does not verify with the key it names."""
+    SIGNATURE_UNKNOWN_KEY = "signature_unknown_key"
+    """The signature names a key id (``key_id``) this robot does not trust. A signature that
+    cannot be checked is refused whether or not signatures are required."""
     JOINT_LIMIT = "joint_limit"
     """A precomputed G1 joint reference lies outside the G1 joint limits."""
     JOINT_VELOCITY = "joint_velocity"
@@ -134,3 +137,15 @@ class GenmoImportError(ValueError):
         self,
     ) -> tuple[type[GenmoImportError], tuple[GenmoErrorCode, str, str]]:
         return (type(self), (self.code, self.source, self.detail))
+
+
+class SigningKeyError(ValueError):
+    """A key file's content is not a usable Ed25519 key.
+
+    Attributes:
+        detail: what is wrong with it (never the key material itself).
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail

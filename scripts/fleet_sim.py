@@ -136,7 +136,10 @@ async def run(args: argparse.Namespace) -> int:
         action_type = {"load": "loadMotion", "start": "startMotion"}.get(
             args.command, SIMPLE_ACTIONS.get(args.command, "")
         )
-        action_id = await fleet.instant_action(action_type, parameters)
+        if action_type == "emergencyStop":
+            action_id = await fleet.emergency_stop()  # its own topic, then instantActions
+        else:
+            action_id = await fleet.instant_action(action_type, parameters)
         until = "RUNNING" if getattr(args, "no_wait", False) else ""
         return await follow(fleet, action_id, args.timeout, until=until)
 

@@ -12,14 +12,14 @@ import ctypes.util
 import logging
 import os
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.assembly import StackConfig, build_sim_stack
 from controller.loop import ControlLoop
 from controller.process.server import ControlServer, ServerConfig
 from controller.robot.model_source import ModelSource
-from controller.safety import SAFE_MODES, Mode
+from controller.safety import SAFE_MODES, Mode, SupervisorStart
 from controller.sonic.config import SonicConfig, load_sonic_policy
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,9 @@ class ControlProcessSettings:
     """The daemon's pid: if it is gone (or dies later), this process damps and exits."""
     orphan_damping_ticks: int = 25
     """Ticks of damping written before exiting because the daemon died (0.5 s)."""
+    start: SupervisorStart = field(default_factory=SupervisorStart)
+    """Set by the daemon on a restart: start damped, or in an e-stop the predecessor could not
+    persist."""
 
 
 def run_control_process(settings: ControlProcessSettings) -> int:
@@ -55,7 +58,11 @@ def run_control_process(settings: ControlProcessSettings) -> int:
         controller = load_sonic_policy(settings.sonic)
         controller.warm_up()
     stack = build_sim_stack(
-        settings.source, settings.stack, latch_path=settings.latch_path, controller=controller
+        settings.source,
+        settings.stack,
+        latch_path=settings.latch_path,
+        controller=controller,
+        start=settings.start,
     )
     server = ControlServer(
         stack.loop,

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import zmq
 
+from controller.estop_latch import EstopOrigin, ResetRequester
 from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, STATUS_SOCKET, endpoint
 from controller.ipc.wire import WireError, decode_array, decode_track, pack, unpack
 from controller.loop import ControlLoop, TrackPhase
@@ -64,6 +65,7 @@ class ControlServer:
         self._sq_err_sum = 0.0
         self._sq_err_count = 0
         self.is_stopping = False
+        self._pid = os.getpid()
 
     def _bind(self, kind: int, name: str) -> zmq.Socket[bytes]:
         socket: zmq.Socket[bytes] = self._ctx.socket(kind)
@@ -126,14 +128,21 @@ class ControlServer:
                 break
         if not received:
             return
+        origin = None
         for data in received:
             try:
-                sent_ns = int(unpack(data).get("sent_ns", 0))
+                message = unpack(data)
+                sent_ns = int(message.get("sent_ns", 0))
+                this_origin = _origin(message.get("source"))
             except (WireError, TypeError, ValueError):
                 sent_ns = time.monotonic_ns()  # unreadable: as if sent now (safest)
+                this_origin = EstopOrigin.UNKNOWN
+            origin = origin or this_origin  # the first one decides who may clear it
             self._last_estop_sent_ns = max(self._last_estop_sent_ns, sent_ns)
         if self._loop.supervisor.mode is not Mode.ESTOP:
-            self._last_estop_written_ns = self._loop.estop_now(Cause.ESTOP_COMMAND)
+            self._last_estop_written_ns = self._loop.estop_now(
+                Cause.ESTOP_COMMAND, origin or EstopOrigin.UNKNOWN
+            )
         self._publish_transitions()
         self._publish_status()
 
@@ -161,6 +170,8 @@ class ControlServer:
         now = loop.clock.now_ns()
         mode = sup.mode.name
         if kind == "enable":
+            if not sup.latch.is_durable:
+                return False, f"the e-stop latch is not durable ({sup.latch.write_error})"
             return sup.request_enable(now), f"mode is {mode}; enable needs PASSIVE or DAMP"
         if kind == "damp":
             return sup.request_damp(now), f"mode is {mode}"
@@ -168,7 +179,8 @@ class ControlServer:
             if int(message.get("sent_ns", 0)) < self._last_estop_sent_ns:
                 # The reset was queued before an e-stop that overtook it: it must not clear it.
                 return False, "an e-stop was sent after this reset; reset again"
-            return sup.reset_estop(now), "no e-stop is engaged"
+            refusal = sup.reset_estop(now, _requester(message.get("requester")))
+            return not refusal, refusal
         if kind == "load_track":
             if sup.mode is Mode.TRACK:
                 return False, "a motion is running; stop it first"
@@ -308,8 +320,9 @@ class ControlServer:
     def _publish_transitions(self) -> None:
         log_ = self._loop.supervisor.log
         for transition in log_.since(self._published_transitions):
-            event = {"kind": "event", "tick": transition.tick, "mode": transition.mode.name,
-                     "cause": transition.cause.name, "detail": transition.detail,
+            event = {"kind": "event", "pid": self._pid, "tick": transition.tick,
+                     "mode": transition.mode.name, "cause": transition.cause.name,
+                     "detail": transition.detail,
                      "estop_written_ns": self._last_estop_written_ns}  # fmt: skip
             self._status.send(pack(event), zmq.NOBLOCK)
         self._published_transitions = log_.count
@@ -331,6 +344,7 @@ class ControlServer:
         track = loop.track
         status = {
             "kind": "status",
+            "pid": self._pid,
             "mode": sup.mode.name,
             "last_cause": last[-1].cause.name if last else "STARTUP",
             "is_estopped": sup.mode is Mode.ESTOP,
@@ -346,5 +360,21 @@ class ControlServer:
             "timing": timing,
             "tracking_rms_rad": rms,
             "estop_written_ns": self._last_estop_written_ns,
+            "estop_origin": origin.value if (origin := sup.estop_origin) is not None else "",
+            "is_latch_durable": sup.latch.is_durable,
+            "latch_error": sup.latch.write_error,
         }
         self._status.send(pack(status), zmq.NOBLOCK)
+
+
+def _origin(source: object) -> EstopOrigin:
+    """The origin an e-stop message names; anything unknown is UNKNOWN (robot-side reset)."""
+    try:
+        return EstopOrigin(source)
+    except ValueError:
+        return EstopOrigin.UNKNOWN
+
+
+def _requester(value: object) -> ResetRequester:
+    """Who asks for a reset; anything but an explicit robot-side request counts as the fleet."""
+    return ResetRequester.ROBOT if value == ResetRequester.ROBOT.value else ResetRequester.FLEET

@@ -14,12 +14,13 @@ because stopping is always the safe direction.
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from daemon.vda5050.config import PROTOCOL_VERSION
+from daemon.vda5050.strict_json import JsonRejectedError, load_json
 
 
 class ActionType(enum.Enum):
@@ -53,6 +54,8 @@ class ErrorType(enum.Enum):
     EMERGENCY_STOP = "emergencyStop"
     SAFETY_FAULT = "safetyFault"
     CONTROL_PROCESS_DOWN = "controlProcessDown"
+    ESTOP_LATCH_NOT_DURABLE = "estopLatchNotDurable"
+    """The e-stop could not be written to disk: it holds in memory; reset is refused."""
 
 
 class ValueType(enum.Enum):
@@ -195,7 +198,30 @@ class ParsedInstantActions:
     header_id: int | None = None
     is_message_valid: bool = True
     """False: the envelope failed and every action in the message is rejected."""
+    is_stale: bool = False
+    """The message was refused for its timestamp (too old, or in the future)."""
 
+
+@dataclass(frozen=True)
+class Freshness:
+    """When a command is too old or too far in the future to be acted on.
+
+    A command queued in a fleet client during a broker outage, or replayed, must not move the
+    robot long after it was issued; one stamped in the future means a clock that cannot be
+    trusted. The e-stop is the exception: it is engaged whatever its timestamp.
+    """
+
+    now: datetime
+    """The robot's UTC time when the message arrived."""
+    max_age_s: float
+    max_future_s: float = 2.0
+    """Clock skew tolerated between fleet and robot."""
+
+
+MAX_JSON_DEPTH = 32
+"""Deepest nesting accepted in a fleet message (VDA 5050's own messages need about 6)."""
+# (strict JSON: NaN, Infinity, 1e400, 5,000-digit integers, duplicate keys, lone surrogates
+# and deep nesting are typed rejections, see ``daemon.vda5050.strict_json``)
 
 _MESSAGE_ID_PREFIX = "message-"
 _HEADER_FIELDS = ("headerId", "timestamp", "version", "manufacturer", "serialNumber")
@@ -208,6 +234,10 @@ class _Invalid(Exception):  # noqa: N818 - internal control flow, never escapes 
         self.description = description
 
 
+class _Stale(_Invalid):
+    """The message's timestamp is outside the freshness window."""
+
+
 def parse_instant_actions(
     payload: bytes,
     *,
@@ -216,6 +246,7 @@ def parse_instant_actions(
     max_bytes: int = 65536,
     max_actions: int = 16,
     sequence: int = 0,
+    freshness: Freshness | None = None,
 ) -> ParsedInstantActions:
     """Parse and validate an instantActions message addressed to this robot.
 
@@ -227,26 +258,40 @@ def parse_instant_actions(
         max_actions: More actions in one message are refused.
         sequence: A number that makes the synthetic action id unique when a message that
             cannot be parsed at all is answered (``message-<sequence>``).
+        freshness: When set, a message whose header timestamp is older or further in the
+            future than it allows is rejected (its e-stop is still acted on).
     """
     synthetic = f"{_MESSAGE_ID_PREFIX}{sequence}"
     if len(payload) > max_bytes:
         return _whole(synthetic, [], f"message of {len(payload)} bytes exceeds {max_bytes}")
     try:
-        document = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return _whole(synthetic, [], f"not a JSON document: {exc}")
+        document = load_json(payload, max_depth=MAX_JSON_DEPTH)
+    except JsonRejectedError as exc:
+        # Refused as a whole; an e-stop a lenient parser can read in it is still honoured.
+        raw = _raw_actions(exc.partial)
+        return _whole(
+            synthetic,
+            raw,
+            f"not a JSON document this robot accepts [{exc.code.value}]: {exc.detail}",
+            has_estop=_asks_for_estop(raw),
+        )
     raw_actions = _raw_actions(document)
-    has_estop = any(
-        isinstance(a, dict) and a.get("actionType") == ActionType.EMERGENCY_STOP.value
-        for a in raw_actions
-    )
+    has_estop = _asks_for_estop(raw_actions)
     try:
         header_id = _check_envelope(document, manufacturer, serial_number, max_actions)
+        if freshness is not None:
+            _check_fresh(document["timestamp"], freshness)
         for index, raw in enumerate(raw_actions):
             _check_action_shape(index, raw)
         _check_unique_ids(raw_actions)
     except _Invalid as exc:
-        return _whole(synthetic, raw_actions, exc.description, has_estop=has_estop)
+        return _whole(
+            synthetic,
+            raw_actions,
+            exc.description,
+            has_estop=has_estop,
+            is_stale=isinstance(exc, _Stale),
+        )
     actions: list[InstantAction] = []
     rejected: list[RejectedAction] = []
     for raw in raw_actions:
@@ -258,14 +303,33 @@ def parse_instant_actions(
     return ParsedInstantActions(tuple(actions), tuple(rejected), has_estop, header_id)
 
 
+def _asks_for_estop(raw_actions: list[Any]) -> bool:
+    return any(
+        isinstance(a, dict) and a.get("actionType") == ActionType.EMERGENCY_STOP.value
+        for a in raw_actions
+    )
+
+
 def _raw_actions(document: Any) -> list[Any]:
     if isinstance(document, dict) and isinstance(document.get("actions"), list):
         return list(document["actions"])
     return []
 
 
+def oversize_message(size_bytes: int, max_bytes: int, sequence: int) -> ParsedInstantActions:
+    """The answer to a message refused for its size before it was kept (so never read)."""
+    return _whole(
+        f"{_MESSAGE_ID_PREFIX}{sequence}", [], f"message of {size_bytes} bytes exceeds {max_bytes}"
+    )
+
+
 def _whole(
-    synthetic: str, raw_actions: list[Any], description: str, *, has_estop: bool = False
+    synthetic: str,
+    raw_actions: list[Any],
+    description: str,
+    *,
+    has_estop: bool = False,
+    is_stale: bool = False,
 ) -> ParsedInstantActions:
     """Every action of a message that failed as a whole, FAILED with the same reason."""
     ids: list[tuple[str, str]] = []
@@ -290,7 +354,9 @@ def _whole(
                 "send a message that validates against the VDA 5050 v3 instantActions schema",
             )
         )
-    return ParsedInstantActions((), tuple(rejected), has_estop, is_message_valid=False)
+    return ParsedInstantActions(
+        (), tuple(rejected), has_estop, is_message_valid=False, is_stale=is_stale
+    )
 
 
 def _check_envelope(document: Any, manufacturer: str, serial_number: str, max_actions: int) -> int:
@@ -317,6 +383,36 @@ def _check_envelope(document: Any, manufacturer: str, serial_number: str, max_ac
     if len(document["actions"]) > max_actions:
         raise _Invalid(f"{len(document['actions'])} actions exceed the limit of {max_actions}")
     return header_id
+
+
+def _check_fresh(timestamp: str, freshness: Freshness) -> None:
+    issued = parse_timestamp(timestamp)
+    if issued is None:
+        raise _Invalid(f"timestamp {timestamp[:40]!r} is not an ISO 8601 UTC time")
+    age_s = (freshness.now - issued).total_seconds()
+    if age_s > freshness.max_age_s:
+        raise _Stale(
+            f"stale: issued {age_s:.1f} s ago, commands expire after {freshness.max_age_s:g} s"
+        )
+    if -age_s > freshness.max_future_s:
+        raise _Stale(
+            f"timestamp {-age_s:.1f} s in the future (more than the {freshness.max_future_s:g} s "
+            "clock skew allowed): check the fleet's and the robot's clocks"
+        )
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    """A VDA 5050 timestamp (ISO 8601, ``Z`` or an offset) as an aware UTC datetime, or None."""
+    if len(text) > 40:
+        return None
+    candidate = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        moment = datetime.fromisoformat(candidate)  # 3.10 accepts no "Z": replaced above
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None  # VDA 5050 timestamps are UTC and say so
+    return moment.astimezone(timezone.utc)
 
 
 def _check_action_shape(index: int, raw: Any) -> None:

@@ -8,6 +8,7 @@ from (a file, or a systemd credential name), so no configuration dump can leak i
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +117,10 @@ class Topics:
     package_answers: str
     """Non-VDA: one JSON answer per upload (robot -> fleet), unless the upload named an MQTT 5
     response topic."""
+    emergency_stop: str
+    """Non-VDA: the e-stop's own topic, read over a connection of its own, so a flood of
+    instantActions (which the broker answers by dropping messages for a slow subscriber)
+    cannot delay or drop an e-stop. Any message here engages the e-stop."""
 
 
 @dataclass(frozen=True)
@@ -141,8 +146,11 @@ class FleetConfig:
     telemetry_rate_hz: float = 10.0
     """Rate of the non-VDA ``telemetry`` topic; 0 disables it."""
     command_expiry_s: int = 10
-    """MQTT 5 message expiry put on every command this side publishes (the fleet client's
-    instant actions and uploads), so a stale command is never replayed after a reconnect."""
+    """A command whose header timestamp is older than this is refused (an e-stop is engaged
+    all the same); also the MQTT 5 message expiry the fleet client puts on what it publishes,
+    so the broker drops a stale command instead of replaying it after a reconnect."""
+    max_clock_skew_s: float = 2.0
+    """A command stamped further in the future than this is refused (untrusted clocks)."""
     max_message_bytes: int = 65536
     """Largest instantActions message accepted."""
     max_actions_per_message: int = 16
@@ -165,6 +173,7 @@ class FleetConfig:
     length_m: float = 0.20
     telemetry_topic: str = "telemetry"
     packages_topic: str = "motionPackages"
+    emergency_stop_topic: str = "emergencyStop"
     package_answers_topic: str = "motionPackages/answers"
 
     def __post_init__(self) -> None:
@@ -184,6 +193,8 @@ class FleetConfig:
             raise FleetConfigError("telemetry_rate_hz", "must be in [0, 100]")
         if self.command_expiry_s < 1:
             raise FleetConfigError("command_expiry_s", "MQTT expiry is whole seconds, >= 1")
+        if not (math.isfinite(self.max_clock_skew_s) and 0 <= self.max_clock_skew_s <= 60):
+            raise FleetConfigError("max_clock_skew_s", "must be within 0..60 s")
         for name in (
             "max_message_bytes",
             "max_actions_per_message",
@@ -193,7 +204,12 @@ class FleetConfig:
         ):
             if getattr(self, name) < 1:
                 raise FleetConfigError(name, "must be >= 1")
-        for name in ("telemetry_topic", "packages_topic", "package_answers_topic"):
+        for name in (
+            "telemetry_topic",
+            "packages_topic",
+            "package_answers_topic",
+            "emergency_stop_topic",
+        ):
             value = getattr(self, name)
             if not value or any(c in value for c in "+#$") or value.startswith("/"):
                 raise FleetConfigError(name, f"{value!r} is not a plain topic suffix")
@@ -215,6 +231,7 @@ class FleetConfig:
             telemetry=f"{prefix}/{self.telemetry_topic}",
             packages=f"{prefix}/{self.packages_topic}",
             package_answers=f"{prefix}/{self.package_answers_topic}",
+            emergency_stop=f"{prefix}/{self.emergency_stop_topic}",
         )
 
 

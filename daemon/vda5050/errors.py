@@ -43,3 +43,17 @@ class FleetTimeoutError(TimeoutError):
         self.what = what
         self.timeout_s = timeout_s
         super().__init__(f"no {what} within {timeout_s:g} s")
+
+
+class BrokerTlsError(RuntimeError):
+    """TLS towards the broker cannot work: a file is unusable or the broker was not trusted.
+
+    Attributes:
+        source: What failed (``ca_file /path``, ``cert_file /path``, or ``host:port``).
+        detail: Why, and what to check.
+    """
+
+    def __init__(self, source: str, detail: str) -> None:
+        self.source = source
+        self.detail = detail
+        super().__init__(f"broker TLS, {source}: {detail}")

@@ -26,7 +26,8 @@ from types import TracebackType
 from typing import Any
 
 from daemon.aio import wait_event, wait_future
-from daemon.mqtt_adapter import Incoming, MqttAdapter, Outgoing, Subscription
+from daemon.mqtt_adapter import MqttAdapter, Outgoing
+from daemon.mqtt_inbox import Incoming, Subscription
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.errors import FleetTimeoutError
 from daemon.vda5050.header import HeaderFactory
@@ -148,11 +149,27 @@ class FleetClient:
         now = datetime.now(timezone.utc)
         await self.publish_raw(encode(instant_actions_message(self._headers, actions, now)))
 
-    async def publish_raw(self, payload: bytes) -> None:
-        """Publish bytes on the robot's instantActions topic as they are (tests: malformed)."""
+    async def emergency_stop(self, *, also_as_instant_action: bool = True) -> str:
+        """The e-stop on the robot's own e-stop topic (read over a connection of its own,
+        which a flood of instantActions cannot hold up), then as the standard instant action.
+        Both carry the same actionId; the robot engages on the first. Returns the actionId."""
+        self._ids += 1
+        action_id = f"emergencyStop-{self._client_id}-{self._ids}"
+        now = datetime.now(timezone.utc)
+        message = instant_actions_message(
+            self._headers, [instant_action("emergencyStop", action_id, None)], now
+        )
+        payload = encode(message)
+        await self.publish_raw(payload, topic=self.topics.emergency_stop)
+        if also_as_instant_action:
+            await self.publish_raw(payload)
+        return action_id
+
+    async def publish_raw(self, payload: bytes, *, topic: str | None = None) -> None:
+        """Publish bytes on the robot's instantActions topic (or ``topic``) as they are."""
         sent = await self.adapter.publish(
             Outgoing(
-                self.topics.instant_actions,
+                topic or self.topics.instant_actions,
                 payload,
                 qos=1,
                 expiry_s=self._config.command_expiry_s,

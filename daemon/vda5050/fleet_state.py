@@ -25,12 +25,12 @@ from daemon.control_link import CommandResult, ControlStatus, ModeEvent
 from daemon.vda5050.actions import ActionType, ErrorType, InstantAction, ParsedInstantActions
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.robot_view import (
-    MANUAL_ESTOP_CAUSES,
     RELEVANT_INFO_LEVEL,
     RobotExtras,
     describe_cause,
     information,
     is_fault,
+    is_manual_estop,
     operating_mode,
     power_supply,
     safety_state,
@@ -82,6 +82,9 @@ class _Phase(enum.Enum):
     RESUMING = "resuming"
 
 
+_RETAINED_ID = "retained-instantActions"
+"""The action id under which a refused retained instantActions message is reported."""
+
 _UNDONE_BY_ESTOP = frozenset(
     {ActionType.RESET_EMERGENCY_STOP, ActionType.START_MOTION, ActionType.STOP_PAUSE}
 )
@@ -121,6 +124,9 @@ class FleetState:
         self._flags = _Flags()
         self._generating: set[str] = set()
         """Live ``generateMotion`` actions (their jobs run in the service)."""
+        self._estops: dict[str, str] = {}
+        """emergencyStop actions sent but not yet seen engaged, with their result text: they
+        are FINISHED only in a state that already shows the e-stop."""
         self._is_generation_cancelled = False
 
     # ------------------------------------------------------------------ read-outs
@@ -163,9 +169,19 @@ class FleetState:
             "instantActionStates": self.tracker.states(),
             "powerSupply": power_supply(extras),
             "operatingMode": operating_mode(is_alive=alive, extras=extras),
-            "errors": status_errors(is_alive=alive, mode=self._mode, cause=self._cause)
+            "errors": status_errors(
+                is_alive=alive,
+                mode=self._mode,
+                cause=self._cause,
+                origin=self._status.estop_origin,
+                latch_error=self._status.latch_error,
+            )
             + self.tracker.errors(),
-            "safetyState": safety_state(is_estopped=self._mode == "ESTOP", cause=self._cause),
+            "safetyState": safety_state(
+                is_estopped=self._mode == "ESTOP",
+                cause=self._cause,
+                origin=self._status.estop_origin,
+            ),
             "information": information(
                 self._status,
                 mode=self._mode,
@@ -193,10 +209,9 @@ class FleetState:
             if not self.tracker.add(rejected.action_id, rejected.action_type):
                 continue
             if rejected.action_type == ActionType.EMERGENCY_STOP.value and estop_error is None:
-                self.tracker.set(
+                self._await_estop(
                     rejected.action_id,
-                    ActionStatus.FINISHED,
-                    f"e-stop engaged, although the message was malformed: {rejected.description}",
+                    f"e-stop engaged, although the message was rejected: {rejected.description}",
                 )
                 continue
             self.tracker.fail(
@@ -220,6 +235,7 @@ class FleetState:
                 generations.append(action)
                 continue
             steps.extend(self._begin(action, estop_error))
+        self._finish_estops_if_engaged()
         return Reaction(tuple(steps), factsheet, tuple(generations), self._is_generation_cancelled)
 
     # ------------------------------------------------------------------ generation jobs
@@ -234,6 +250,31 @@ class FleetState:
     def generation_failed(self, action_id: str, error_type: ErrorType, description: str) -> None:
         self._generating.discard(action_id)
         self.tracker.fail(action_id, error_type, description)
+
+    def refuse_retained(self, parsed: ParsedInstantActions) -> None:
+        """A retained instantActions message: reported once, none of its actions run."""
+        ids = ", ".join(a.action_id for a in parsed.actions) or "none readable"
+        self.tracker.add(_RETAINED_ID, "")
+        estop_note = "; its emergencyStop is engaged at every connect"
+        self.tracker.fail(
+            _RETAINED_ID,
+            ErrorType.VALIDATION,
+            f"a retained instantActions message was refused (actions {ids}): retained commands "
+            f"are never executed{estop_note if parsed.has_emergency_stop else ''}",
+            hint="clear the retained message (publish an empty retained payload); never "
+            "publish instantActions with the retain flag",
+        )
+
+    def _await_estop(self, action_id: str, result: str) -> None:
+        self._estops[action_id] = result
+        self.tracker.set(action_id, ActionStatus.RUNNING, "e-stop sent to the control process")
+
+    def _finish_estops_if_engaged(self) -> None:
+        if self._mode != "ESTOP" or not self._estops:
+            return
+        for action_id, result in self._estops.items():
+            self.tracker.set(action_id, ActionStatus.FINISHED, result)
+        self._estops.clear()
 
     def _supersede_by_estop(self) -> None:
         """An e-stop overtakes queued work (it is sent at once); work that would move the robot
@@ -250,7 +291,7 @@ class FleetState:
         done = ActionStatus.FINISHED
         if kind is ActionType.EMERGENCY_STOP:
             if estop_error is None:
-                self.tracker.set(action_id, done, "e-stop sent to the control process")
+                self._await_estop(action_id, "e-stop engaged")
             else:
                 self._refuse(action_id, f"e-stop could not be sent: {estop_error}", level="FATAL")
         elif kind is ActionType.STATE_REQUEST:
@@ -277,7 +318,7 @@ class FleetState:
         elif kind is ActionType.RESET_EMERGENCY_STOP:
             if (
                 self._mode == "ESTOP"
-                and self._cause in MANUAL_ESTOP_CAUSES
+                and is_manual_estop(cause=self._cause, origin=self._status.estop_origin)
                 and not self._config.may_reset_manual_estop
             ):
                 self._refuse(
@@ -510,6 +551,7 @@ class FleetState:
         if self._stopper is not None and self._motion is None and event.mode != "TRACK":
             self.tracker.set(self._stopper, ActionStatus.FINISHED, f"robot is {event.mode}")
             self._stopper = None
+        self._finish_estops_if_engaged()
         return steps
 
     def _motion_event(self, motion: _Motion, event: ModeEvent) -> list[Step]:
@@ -552,6 +594,7 @@ class FleetState:
             self._end_motion(ActionStatus.FAILED, "interrupted: the control process stopped")
         if status.mode != previous.mode or status.is_alive != previous.is_alive:
             self._mode, self._cause = status.mode, status.last_cause
+            self._finish_estops_if_engaged()
         if status.is_paused != previous.is_paused:
             self._flags.is_paused = status.is_paused
 

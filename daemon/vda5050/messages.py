@@ -114,7 +114,8 @@ def package_answer_message(
 ) -> dict[str, Any]:
     """The answer to one motion package upload (non-VDA).
 
-    ``accepted`` with ``packageId``, or rejected with the validation ``code`` (and ``field``,
+    ``accepted`` with ``packageId`` (``alreadyStored`` when that very package was stored
+    before: ids are immutable), or rejected with the validation ``code`` (and ``field``,
     ``detail``). ``sha256`` (hex, of the uploaded bytes) and ``correlation`` (the MQTT 5
     correlation data, hex) let an uploader match the answer to its upload.
     """
@@ -122,6 +123,7 @@ def package_answer_message(
         **headers.header(Topic.PACKAGE_ANSWERS, now),
         "accepted": result.accepted,
         "packageId": result.package_id,
+        "alreadyStored": result.already_stored,
         "code": result.code,
         "field": result.field,
         "detail": result.detail,

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from controller import estop_latch
 from daemon.control_link import ControlStatus
 from daemon.vda5050.actions import ErrorType
 
@@ -52,7 +53,21 @@ _ESTOP_CAUSES: Mapping[str, str] = {
     "ESTOP_LATCHED": "e-stop latched from before the last restart",
 }
 MANUAL_ESTOP_CAUSES = frozenset({"ESTOP_REMOTE"})
-"""Causes reported as ``activeEmergencyStop: MANUAL`` (acknowledged at the robot)."""
+"""Causes reported as ``activeEmergencyStop: MANUAL`` when the origin is not known."""
+ROBOT_SIDE_ORIGINS = frozenset(origin.value for origin in estop_latch.ROBOT_SIDE_ORIGINS)
+"""E-stop origins acknowledged at the robot (``MANUAL``): remote key, local CLI, unknown."""
+
+
+def is_manual_estop(*, cause: str, origin: str) -> bool:
+    """Whether an engaged e-stop must be acknowledged at the robot (VDA 5050 ``MANUAL``).
+
+    The persisted origin decides (it survives restarts, when the cause reads ESTOP_LATCHED);
+    without one, the cause does.
+    """
+    if origin:
+        return origin in ROBOT_SIDE_ORIGINS
+    return cause in MANUAL_ESTOP_CAUSES
+
 
 FAULT_CAUSES: Mapping[str, str] = {
     "STATE_STALE": "robot state stopped arriving",
@@ -68,6 +83,7 @@ FAULT_CAUSES: Mapping[str, str] = {
     "FAULT_HOLD_TIMEOUT": "a fault was not cleared while holding",
     "NON_FINITE_OBSERVATION": "the policy observation holds non-finite values",
     "INFERENCE_FAILED": "the policy inference failed",
+    "RESTARTED": "the control process died and was restarted; it starts damped",
 }
 """Supervisor causes that are faults, with what each means for an operator."""
 
@@ -93,22 +109,42 @@ def describe_cause(cause: str) -> str:
     return _ESTOP_CAUSES.get(cause) or FAULT_CAUSES.get(cause) or OTHER_CAUSES.get(cause) or cause
 
 
-def safety_state(*, is_estopped: bool, cause: str) -> dict[str, Any]:
-    """``safetyState``: REMOTE for a fleet/daemon e-stop, MANUAL for the robot's remote key.
+def safety_state(*, is_estopped: bool, cause: str, origin: str = "") -> dict[str, Any]:
+    """``safetyState``: REMOTE for an e-stop the fleet may acknowledge, MANUAL for one engaged
+    at the robot (remote key, local command line, an unreadable latch).
 
     ``fieldViolation`` is always False: the G1 has no protective-field scanner.
     """
     if not is_estopped:
         stop = "NONE"
-    elif cause in MANUAL_ESTOP_CAUSES:
+    elif is_manual_estop(cause=cause, origin=origin):
         stop = "MANUAL"
     else:
         stop = "REMOTE"
     return {"activeEmergencyStop": stop, "fieldViolation": False}
 
 
-def status_errors(*, is_alive: bool, mode: str, cause: str) -> list[dict[str, Any]]:
+def status_errors(
+    *, is_alive: bool, mode: str, cause: str, origin: str = "", latch_error: str = ""
+) -> list[dict[str, Any]]:
     """Errors that last as long as the supervisor's condition does (not tied to an action)."""
+    errors = []
+    if latch_error:
+        errors.append(
+            _error(
+                ErrorType.ESTOP_LATCH_NOT_DURABLE,
+                "FATAL",
+                f"the e-stop could not be written to disk ({latch_error}); it holds in memory "
+                "and is retried; reset and enable are refused until it is on disk",
+                "free space on, or remount read-write, the daemon's state directory",
+            )
+        )
+    return errors + _condition_errors(is_alive=is_alive, mode=mode, cause=cause, origin=origin)
+
+
+def _condition_errors(
+    *, is_alive: bool, mode: str, cause: str, origin: str
+) -> list[dict[str, Any]]:
     if not is_alive:
         return [
             _error(
@@ -120,8 +156,8 @@ def status_errors(*, is_alive: bool, mode: str, cause: str) -> list[dict[str, An
         ]
     if mode == "ESTOP":
         hint = "check the robot, then send resetEmergencyStop"
-        if cause in MANUAL_ESTOP_CAUSES:
-            hint = "check the robot, then reset the e-stop at the robot"
+        if is_manual_estop(cause=cause, origin=origin):
+            hint = "check the robot, then reset the e-stop at the robot (exoactor-edge reset)"
         return [
             _error(
                 ErrorType.EMERGENCY_STOP,

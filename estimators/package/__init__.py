@@ -7,6 +7,7 @@ its ``PackageConfig``; a ``PackageRejectedError`` carries the reason.
 from estimators.errors import PackageErrorCode, PackageRejectedError
 from estimators.package.codec import decode_package, encode_package
 from estimators.package.config import PackageConfig
+from estimators.package.envelope import PackageIdentity, peek_identity, resign_package
 from estimators.package.meta import (
     AxisConvention,
     BodyModel,
@@ -21,7 +22,7 @@ from estimators.package.meta import (
     RotationFormat,
     WilorHands,
 )
-from estimators.package.signing import generate_signing_key, public_key_bytes
+from estimators.package.signing import generate_signing_key, key_id_of, public_key_bytes
 
 __all__ = [
     "AxisConvention",
@@ -34,6 +35,7 @@ __all__ = [
     "MotionPackage",
     "PackageConfig",
     "PackageErrorCode",
+    "PackageIdentity",
     "PackageMeta",
     "PackageRejectedError",
     "PackageSource",
@@ -42,5 +44,8 @@ __all__ = [
     "decode_package",
     "encode_package",
     "generate_signing_key",
+    "key_id_of",
+    "peek_identity",
     "public_key_bytes",
+    "resign_package",
 ]

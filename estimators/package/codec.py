@@ -16,7 +16,6 @@ dtypes and shapes, then content (``validate.validate_package``). Anything wrong 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,11 +25,11 @@ import numpy.typing as npt
 import pydantic
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from estimators.errors import PackageErrorCode, PackageRejectedError
+from estimators.errors import PackageErrorCode
 from estimators.package.config import PackageConfig
+from estimators.package.envelope import open_envelope, seal_body, unpack
+from estimators.package.envelope import reject as _reject
 from estimators.package.meta import (
-    FORMAT_MARKER,
-    FORMAT_VERSION,
     BodyMotion,
     DecodedPackage,
     HandsFormat,
@@ -40,19 +39,12 @@ from estimators.package.meta import (
     WilorHands,
 )
 from estimators.package.schema import ALL_ARRAY_NAMES, ArraySpec, expected_arrays
-from estimators.package.signing import sign_digest, verify_signature
 from estimators.package.validate import check_meta_limits, validate_package
 
 Code = PackageErrorCode
-_OUTER_KEYS = frozenset({"format", "version", "body", "sha256", "signature", "key_id"})
 _MAX_DIM = 1 << 31
-# msgpack raises these on malformed input (FormatError, StackError, ExtraData and OutOfData are
-# ValueError subclasses; TypeError for unhashable keys).
-_MSGPACK_ERRORS = (ValueError, TypeError, msgpack.UnpackException, OverflowError, RecursionError)
 
-
-def _reject(code: PackageErrorCode, field: str, detail: str) -> PackageRejectedError:
-    return PackageRejectedError(code, field, detail)
+__all__ = ["decode_package", "encode_package", "package_to_wire_dict", "seal_body"]
 
 
 # --------------------------------------------------------------------------- encoding
@@ -90,23 +82,6 @@ def package_to_wire_dict(package: MotionPackage) -> dict[str, Any]:
     return {"meta": package.meta.model_dump(mode="json"), "arrays": _array_entries(package)}
 
 
-def seal_body(
-    body: bytes, *, signing_key: Ed25519PrivateKey | None = None, key_id: str | None = None
-) -> bytes:
-    """Wrap an encoded body with format marker, version, digest and optional signature."""
-    digest = hashlib.sha256(body).digest()
-    signature = sign_digest(signing_key, digest) if signing_key is not None else None
-    outer = {
-        "format": FORMAT_MARKER,
-        "version": FORMAT_VERSION,
-        "body": body,
-        "sha256": digest,
-        "signature": signature,
-        "key_id": key_id if signing_key is not None else None,
-    }
-    return bytes(msgpack.packb(outer, use_bin_type=True))
-
-
 def encode_package(
     package: MotionPackage,
     *,
@@ -136,39 +111,6 @@ def encode_package(
 
 
 # --------------------------------------------------------------------------- decoding
-
-
-def _unpack(data: bytes, field: str) -> Any:
-    try:
-        return msgpack.unpackb(data, raw=False, strict_map_key=True, use_list=True)
-    except _MSGPACK_ERRORS as exc:
-        raise _reject(Code.MALFORMED, field, f"not valid msgpack: {type(exc).__name__}") from None
-
-
-def _open_outer(data: bytes) -> tuple[bytes, bytes, Any, Any]:
-    outer = _unpack(data, "message")
-    if not isinstance(outer, dict):
-        raise _reject(Code.MALFORMED, "message", "top level is not a map")
-    for key in ("format", "version"):
-        if key not in outer:
-            raise _reject(Code.MISSING_FIELD, key, "required")
-    if outer["format"] != FORMAT_MARKER:
-        raise _reject(Code.UNSUPPORTED_VERSION, "format", "not an ExoActor motion package")
-    version = outer["version"]
-    if not isinstance(version, int) or isinstance(version, bool) or version != FORMAT_VERSION:
-        raise _reject(Code.UNSUPPORTED_VERSION, "version", f"{version!r}; supported: 1")
-    for key in ("body", "sha256"):
-        if key not in outer:
-            raise _reject(Code.MISSING_FIELD, key, "required")
-    unknown = set(outer) - _OUTER_KEYS
-    if unknown:
-        raise _reject(Code.UNKNOWN_FIELD, str(sorted(map(str, unknown))[0]), "not in format v1")
-    body, digest = outer["body"], outer["sha256"]
-    if not isinstance(body, bytes) or not isinstance(digest, bytes):
-        raise _reject(Code.MALFORMED, "body", "body and sha256 must be binary")
-    if hashlib.sha256(body).digest() != digest:
-        raise _reject(Code.DIGEST_MISMATCH, "sha256", "body does not match its SHA-256 digest")
-    return body, digest, outer.get("signature"), outer.get("key_id")
 
 
 def _parse_meta(raw: Any) -> PackageMeta:
@@ -256,14 +198,8 @@ def decode_package(data: bytes | bytearray | memoryview, config: PackageConfig) 
     Raises:
         PackageRejectedError: for every way the message can be wrong, and nothing else.
     """
-    size = len(data)
-    if size > config.max_bytes:
-        raise _reject(Code.TOO_LARGE, "message", f"{size} bytes > limit {config.max_bytes}")
-    body, digest, signature, key_id = _open_outer(bytes(data))
-    signed_by = verify_signature(
-        digest, signature, key_id, config.trusted_keys, required=config.require_signature
-    )
-    inner = _unpack(body, "body")
+    envelope = open_envelope(data, config)
+    inner = unpack(envelope.body, "body")
     if not isinstance(inner, dict):
         raise _reject(Code.MALFORMED, "body", "must be a map")
     for key in ("meta", "arrays"):
@@ -276,5 +212,8 @@ def decode_package(data: bytes | bytearray | memoryview, config: PackageConfig) 
     package = _assemble(meta, _parse_arrays(inner["arrays"], meta))
     validate_package(package, config)
     return DecodedPackage(
-        package=package, sha256_hex=digest.hex(), wire_bytes=size, signed_by=signed_by
+        package=package,
+        sha256_hex=envelope.digest.hex(),
+        wire_bytes=envelope.wire_bytes,
+        signed_by=envelope.signed_by,
     )

@@ -7,6 +7,8 @@ import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 ED25519_PUBLIC_KEY_BYTES = 32
 
 
@@ -23,7 +25,8 @@ class PackageConfig:
     require_signature: bool = False
     """When True, a package must carry a valid Ed25519 signature by a key in ``trusted_keys``."""
     trusted_keys: Mapping[str, bytes] = field(default_factory=dict)
-    """Key id -> raw 32-byte Ed25519 public key."""
+    """Key id -> raw 32-byte Ed25519 public key (the daemon derives ids with
+    ``signing.key_id_of``; tools may name keys freely)."""
     rotation_tolerance: float = 1e-3
     """Largest ``|R^T R - I|`` entry and ``|det R - 1|`` accepted for rotation matrices."""
     joint_limit_tolerance_rad: float = 1e-3
@@ -43,6 +46,10 @@ class PackageConfig:
         for key_id, key in self.trusted_keys.items():
             if not key_id or len(key) != ED25519_PUBLIC_KEY_BYTES:
                 raise ValueError(f"trusted key {key_id!r}: need a name and 32 raw bytes")
+            try:
+                Ed25519PublicKey.from_public_bytes(key)
+            except ValueError:
+                raise ValueError(f"trusted key {key_id!r}: not an Ed25519 public key") from None
         if self.require_signature and not self.trusted_keys:
             raise ValueError("require_signature needs at least one trusted key")
         object.__setattr__(self, "trusted_keys", types.MappingProxyType(dict(self.trusted_keys)))

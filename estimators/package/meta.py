@@ -143,4 +143,4 @@ class DecodedPackage:
     sha256_hex: str
     wire_bytes: int
     signed_by: str | None
-    """Key id whose Ed25519 signature verified, or None when unsigned or the key is unknown."""
+    """Key id whose Ed25519 signature verified, or None for an unsigned package."""

@@ -15,13 +15,13 @@ import zmq
 
 from controller.clock import MonotonicClock
 from controller.dynamics import FeedforwardJoints
-from controller.estop_latch import EstopLatch
+from controller.estop_latch import EstopLatch, EstopOrigin
 from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, endpoint
 from controller.ipc.wire import pack, unpack
 from controller.loop import ControlLoop, LoopConfig
 from controller.pd_tracker import PdTracker, PdTrackerConfig
 from controller.process.server import ControlServer, ServerConfig
-from controller.safety import Mode, Supervisor, SupervisorConfig
+from controller.safety import Cause, Mode, Supervisor, SupervisorConfig
 from tests.unit.controller.conftest import FakeBackend, FakeClock
 
 pytestmark = pytest.mark.integration
@@ -52,15 +52,21 @@ def make_server(tmp_path: Path) -> tuple[ControlServer, ControlLoop, FakeBackend
     return server, loop, backend
 
 
-def test_estop_overtakes_a_queued_reset_and_the_reset_is_refused(tmp_path: Path) -> None:
-    server, loop, backend = make_server(tmp_path)
+def connect_clients(run_dir: Path) -> tuple[zmq.Socket[bytes], zmq.Socket[bytes]]:
+    """The daemon's e-stop PUSH and command DEALER, connected to the server in ``run_dir``."""
     ctx = zmq.Context.instance()
     estop = ctx.socket(zmq.PUSH)
-    estop.connect(endpoint(str(tmp_path), ESTOP_SOCKET))
+    estop.connect(endpoint(str(run_dir), ESTOP_SOCKET))
     commands = ctx.socket(zmq.DEALER)
-    commands.connect(endpoint(str(tmp_path), COMMAND_SOCKET))
+    commands.connect(endpoint(str(run_dir), COMMAND_SOCKET))
+    return estop, commands
+
+
+def test_estop_overtakes_a_queued_reset_and_the_reset_is_refused(tmp_path: Path) -> None:
+    server, loop, backend = make_server(tmp_path)
+    estop, commands = connect_clients(tmp_path)
     try:
-        loop.estop_now()  # engaged (e.g. by an earlier e-stop)
+        loop.estop_now(Cause.ESTOP_COMMAND, EstopOrigin.FLEET)  # engaged by an earlier e-stop
         time.sleep(0.1)  # connections settle
         reset_sent = time.monotonic_ns()
         commands.send(pack({"kind": "reset_estop", "id": 1, "sent_ns": reset_sent}))
@@ -105,4 +111,30 @@ def test_an_estop_is_acted_on_between_ticks_and_damping_is_written_at_once(
         assert (tmp_path / "estop.json").exists(), "the latch is persisted"
     finally:
         estop.close(0)
+        server.close()
+
+
+def test_a_reset_names_its_requester_and_only_the_robot_side_clears_a_local_estop(
+    tmp_path: Path,
+) -> None:
+    server, loop, _ = make_server(tmp_path)
+    estop, commands = connect_clients(tmp_path)
+    try:
+        time.sleep(0.1)  # connections settle
+        estop.send(pack({"kind": "estop", "source": "local", "sent_ns": time.monotonic_ns()}))
+        time.sleep(0.05)
+        server.wait_until(time.monotonic_ns() + 30_000_000)
+        assert loop.supervisor.estop_origin is EstopOrigin.LOCAL
+        for requester, accepted in ((None, False), ("fleet", False), ("robot", True)):
+            message = {"kind": "reset_estop", "id": 3, "sent_ns": time.monotonic_ns()}
+            if requester is not None:
+                message["requester"] = requester
+            commands.send(pack(message))
+            server.wait_until(time.monotonic_ns() + 30_000_000)
+            answer = unpack(commands.recv(zmq.NOBLOCK))
+            assert answer["accepted"] is accepted, (requester, answer)
+        assert loop.supervisor.mode is Mode.DAMP
+    finally:
+        estop.close(0)
+        commands.close(0)
         server.close()

@@ -175,7 +175,8 @@ def test_fleet_uploads_and_runs_the_demo_package_with_valid_messages(service: Se
                     assert_valid(kind, message)
 
     asyncio.run(scenario())
-    assert service.mode() == "HOLD"
+    status = service.admin("status")["status"]
+    assert status["mode"] == "HOLD", (status, (service.work / "daemon.log").read_text()[-3000:])  # type: ignore[index]
 
 
 def test_generate_motion_runs_the_cloud_stages_and_starts_the_result(service: Service) -> None:

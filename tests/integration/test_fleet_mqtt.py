@@ -25,8 +25,10 @@ from typing import Any
 
 import pytest
 
+from controller.estop_latch import EstopOrigin
 from daemon.fleet_mqtt import FleetService
-from daemon.mqtt_adapter import MqttAdapter, Outgoing, Subscription
+from daemon.mqtt_adapter import MqttAdapter, Outgoing
+from daemon.mqtt_inbox import Subscription
 from daemon.vda5050.config import BrokerConfig, FleetConfig
 from daemon.vda5050.fleet_client import FleetClient, action_status, control_mode
 from tests.support.fleet_fakes import FakeControlLink, FakeMotionLibrary, fake_package
@@ -359,9 +361,10 @@ def test_tcp_nodelay_keeps_command_round_trips_and_the_estop_in_milliseconds(
     class SignallingLink(FakeControlLink):
         arrived: asyncio.Event
 
-        async def estop(self, source: str) -> None:
-            await super().estop(source)
+        def estop_now(self, origin: EstopOrigin) -> bool:
+            sent = super().estop_now(origin)
             self.arrived.set()
+            return sent
 
     async def body() -> None:
         link = SignallingLink()

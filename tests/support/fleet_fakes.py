@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from controller.estop_latch import EstopOrigin, ResetRequester
 from daemon.control_link import (
     CommandKind,
     CommandResult,
@@ -64,14 +65,24 @@ class FakeControlLink:
     _tick: int = 0
 
     # ------------------------------------------------------------------ Protocol
-    async def estop(self, source: str) -> None:
-        self._record("estop", source)
+    async def estop(self, origin: EstopOrigin) -> None:
+        self.estop_now(origin)
+
+    def estop_now(self, origin: EstopOrigin) -> bool:
+        self._record("estop", origin.value)
         self._cancel_timers()
         if self.mode != "ESTOP":
             self._transition("ESTOP", "ESTOP_COMMAND")
+        return True
 
-    async def command(self, kind: CommandKind, *, start_frame: int = 0) -> CommandResult:
-        self._record(kind.value)
+    async def command(
+        self,
+        kind: CommandKind,
+        *,
+        start_frame: int = 0,
+        requester: ResetRequester = ResetRequester.FLEET,
+    ) -> CommandResult:
+        self._record(kind.value, requester.value if kind is CommandKind.RESET_ESTOP else "")
         mode = self.mode
         if kind is CommandKind.ENABLE:
             if mode not in ("PASSIVE", "DAMP"):

@@ -1,6 +1,9 @@
 """A real mosquitto broker on loopback for tests: free port, temporary config, log file.
 
 ``MosquittoBroker`` can be killed and restarted on the same port ("broker killed mid-run").
+By default it lets anonymous clients in; ``settings`` replaces that with other security
+settings (``shipped_settings`` reads them from ``systemd/mosquitto-local.conf``: no anonymous
+clients, a password file, an ACL, the size limits) and ``tls`` makes the listener a TLS one.
 The pytest fixtures ``mosquitto_broker`` (one per session) and ``fresh_mosquitto`` (one per
 test, for tests that stop it) skip with the reason when the ``mosquitto`` binary is missing.
 Install it with ``apt-get install mosquitto``; the Debian package's system service is not used.
@@ -15,12 +18,58 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 HOST = "127.0.0.1"
+SHIPPED_CONFIG = Path(__file__).resolve().parents[2] / "systemd" / "mosquitto-local.conf"
+_TEST_OWNED = ("listener", "persistence", "autosave_interval", "log_dest", "log_type", "user")
+"""Settings of the shipped file that a test broker replaces with its own (port, no disk, log)."""
+
+
+@dataclass(frozen=True)
+class BrokerTls:
+    """A TLS listener: the server's certificate and key, the CA that clients are checked with."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    require_certificate: bool = False
+    """Mutual TLS: a client without a certificate signed by ``ca_file`` is refused."""
+
+    def lines(self) -> list[str]:
+        return [
+            f"cafile {self.ca_file}",
+            f"certfile {self.cert_file}",
+            f"keyfile {self.key_file}",
+            f"require_certificate {'true' if self.require_certificate else 'false'}",
+            "tls_version tlsv1.2",
+        ]
+
+
+def shipped_settings(*, password_file: Path, acl_file: Path) -> list[str]:
+    """The security and limit settings of ``systemd/mosquitto-local.conf``, file paths replaced.
+
+    Everything but the listener, persistence and logging lines is kept as shipped, so a test
+    broker started with these runs the robot's own configuration.
+    """
+    kept = []
+    for raw in SHIPPED_CONFIG.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name = line.split()[0]
+        if name.startswith(_TEST_OWNED):
+            continue
+        if name == "password_file":
+            line = f"password_file {password_file}"
+        elif name == "acl_file":
+            line = f"acl_file {acl_file}"
+        kept.append(line)
+    return kept
 
 
 def find_mosquitto() -> str | None:
@@ -75,13 +124,26 @@ class MosquittoBroker:
         workdir: Holds ``mosquitto.conf`` and ``mosquitto.log``.
         binary: The mosquitto executable.
         port: Fixed port; default a free one (kept across restarts).
+        settings: Security settings (default: ``allow_anonymous true``), e.g. from
+            ``shipped_settings``.
+        tls: Make the listener a TLS listener.
     """
 
-    def __init__(self, *, workdir: Path, binary: str, port: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        workdir: Path,
+        binary: str,
+        port: int | None = None,
+        settings: Sequence[str] | None = None,
+        tls: BrokerTls | None = None,
+    ) -> None:
         self.host = HOST
         self.port = port or free_port()
         self.workdir = workdir
         self.binary = binary
+        self.settings = list(settings) if settings is not None else ["allow_anonymous true"]
+        self.tls = tls
         self.config_path = workdir / "mosquitto.conf"
         self.log_path = workdir / "mosquitto.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -92,9 +154,14 @@ class MosquittoBroker:
 
     def start(self, timeout_s: float = 5.0) -> None:
         """Start and wait until the port accepts connections."""
+        # per_listener_settings must come before the listener it would apply to.
+        first = [line for line in self.settings if line.startswith("per_listener_settings")]
+        rest = [line for line in self.settings if line not in first]
         lines = [
+            *first,
             f"listener {self.port} {HOST}",
-            "allow_anonymous true",
+            *(self.tls.lines() if self.tls is not None else []),
+            *rest,
             "persistence false",
             "set_tcp_nodelay true",
             f"log_dest file {self.log_path}",

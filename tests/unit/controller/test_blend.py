@@ -128,18 +128,18 @@ def test_plan_and_step_allocate_nothing() -> None:
     gc.collect()
     tracemalloc.start()
     try:
-        cycles(5)  # warm-up under tracing: Python's float free list fills once
+        cycles(5)
+        # Fill CPython's float free list, so that it cannot grow while measuring; a reused
+        # float keeps the line it was first allocated at, hence the net count over all lines.
+        floats = [float(i) + 0.5 for i in range(300)]
+        del floats
         before = tracemalloc.take_snapshot()
         cycles(20)
         after = tracemalloc.take_snapshot()
     finally:
         tracemalloc.stop()
-    grown = [
-        stat
-        for stat in after.compare_to(before, "lineno")
-        if stat.count_diff > 0 and "controller/blend.py" in str(stat.traceback)
-    ]
-    assert grown == []
+    diffs = [s for s in after.compare_to(before, "lineno") if "tracemalloc" not in str(s.traceback)]
+    assert sum(s.count_diff for s in diffs) <= 0, [s for s in diffs if s.count_diff > 0][:5]
 
 
 @pytest.mark.parametrize(

@@ -243,13 +243,23 @@ def test_blend_ticks_allocate_nothing(clock: FakeClock, backend: FakeBackend) ->
     try:
         for _ in range(3):
             cycle()
+        _fill_float_free_list()
         before = tracemalloc.take_snapshot()
         for _ in range(5):
             cycle()
         after = tracemalloc.take_snapshot()
     finally:
         tracemalloc.stop()
-    _assert_same(before, after)
+    # Net over all lines: a float reused from Python's free list keeps the line it was first
+    # allocated at, so live blocks can move between lines without any new allocation.
+    grown = [s for s in after.compare_to(before, "lineno") if "tracemalloc" not in str(s.traceback)]
+    assert sum(s.count_diff for s in grown) <= 0, [s for s in grown if s.count_diff > 0][:5]
+
+
+def _fill_float_free_list() -> None:
+    """Fill CPython's float free list (100 entries) so it cannot grow while measuring."""
+    floats = [float(i) + 0.5 for i in range(300)]
+    del floats
 
 
 def _assert_no_growth(loop: ControlLoop, *, warm_up: int, measured: int) -> None:

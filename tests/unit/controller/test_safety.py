@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from controller.embodiment import dex3, g1
-from controller.estop_latch import EstopLatch
+from controller.estop_latch import EstopLatch, ResetRequester
 from controller.remote import RemoteKey
 from controller.robot.base import RobotCommand, RobotState
 from controller.safety import Cause, Mode, Supervisor, SupervisorConfig
@@ -142,7 +142,7 @@ def test_latched_estop_survives_restart_and_clears_only_on_reset(tmp_path: Path)
     assert restarted.sup.mode is Mode.ESTOP
     assert_damping(restarted.command)
 
-    assert restarted.sup.reset_estop(restarted.now)
+    assert restarted.sup.reset_estop(restarted.now, ResetRequester.ROBOT) == ""
     assert restarted.sup.mode is Mode.DAMP, "a reset goes to DAMP, never straight to motion"
     again = Harness(SupervisorConfig(), latch)
     assert again.sup.mode is Mode.PASSIVE
@@ -324,7 +324,7 @@ def test_track_targets_are_clamped_to_soft_limits_and_step_limit(h: Harness) -> 
 def test_every_transition_records_its_cause(h: Harness) -> None:
     h.to_track()
     h.sup.engage_estop(h.now)
-    h.sup.reset_estop(h.now)
+    assert h.sup.reset_estop(h.now, ResetRequester.ROBOT) == ""
     causes = [t.cause for t in h.sup.log.since(0)]
     assert causes == [
         Cause.STARTUP,

@@ -15,6 +15,8 @@ from controller.robot.model_source import ModelKind, ModelNotFoundError, resolve
 from controller.robot.mujoco_backend import SimMode
 from daemon.cli import main
 from daemon.config import ConfigError, load_config, masked
+from estimators.package import generate_signing_key
+from estimators.package.signing import public_key_pem
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -110,10 +112,18 @@ def test_config_check_prints_the_effective_configuration(
     assert '"ramp_time_s": 2.0' in capsys.readouterr().out
 
 
-def test_the_shipped_example_configuration_is_valid() -> None:
+def test_the_shipped_example_configuration_is_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     example = Path(__file__).resolve().parents[3] / "systemd" / "edge.toml"
+    # The example trusts /etc/exoactor/trusted-keys, which this machine does not have.
+    keys = tmp_path / "trusted-keys"
+    keys.mkdir()
+    (keys / "fleet.pub").write_bytes(public_key_pem(generate_signing_key()))
+    monkeypatch.setenv("EXOACTOR_PACKAGE__TRUSTED_KEYS", f'["{keys}"]')
     config = load_config(example, required=True)
     assert config.fleet.broker.port == 1883
+    assert config.package.package_config().require_signature
 
 
 def test_config_check_masks_secrets_but_not_where_they_live() -> None:

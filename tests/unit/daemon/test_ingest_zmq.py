@@ -1,15 +1,18 @@
 """ZeroMQ upload endpoint and client: round trips over real sockets, answers, limits, CURVE.
 
-Real: ZeroMQ sockets (tcp on 127.0.0.1 with a free port, ipc in tmp_path), CURVE keys and the
-ZAP handler, and, for the round trips, the real ``PackageLibrary`` (codec, validation, track
-builder, MuJoCo feed-forward, store in tmp_path) with the procedural demo motion. Faked: a
-``MotionLibrary`` that records submissions, where only the protocol is under test.
+Real: ZeroMQ sockets (tcp on 127.0.0.1 with a free port, ipc in tmp_path), CURVE keys (key
+files and a credentials folder in tmp_path) and the ZAP handler, and, for the round trips, the
+real ``PackageLibrary`` (codec, validation, track builder, MuJoCo feed-forward, store in
+tmp_path) with the procedural demo motion. Faked: a ``MotionLibrary`` that records submissions,
+where only the protocol is under test.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import queue
+import threading
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,13 +20,18 @@ from typing import Any, TypeVar
 import pytest
 import zmq
 import zmq.asyncio
+import zmq.auth
 
+from daemon.cli import main
+from daemon.curve import CurveKeyError, generate_keypair
 from daemon.ingest_zmq import (
     CurveClientKeys,
+    CurveConfig,
     CurveServerKeys,
     IngestConfig,
     IngestServer,
     UploadError,
+    UploadRefusedError,
     UploadTimeoutError,
     decode_answer,
     encode_answer,
@@ -287,47 +295,115 @@ def curve_pair() -> tuple[bytes, bytes]:
     return public, secret
 
 
-def test_curve_with_authorised_clients_admits_only_known_keys() -> None:
-    server_public, server_secret = curve_pair()
+def curve_server(tmp_path: Path, *allowed: bytes) -> tuple[CurveConfig, bytes]:
+    """A CURVE config whose secret key is a zmq.auth certificate in tmp_path; its public key."""
+    public_file, secret_file = generate_keypair(tmp_path / "server", "robot")
+    public, _ = zmq.auth.load_certificate(public_file)
+    config = CurveConfig(
+        secret_key_file=secret_file, authorized_keys=tuple(k.decode() for k in allowed)
+    )
+    return config, public
+
+
+def test_curve_admits_an_allowed_key_and_refuses_a_stranger_and_plain_text(
+    tmp_path: Path,
+) -> None:
     known_public, known_secret = curve_pair()
     stranger_public, stranger_secret = curve_pair()
+    curve, server_public = curve_server(tmp_path, known_public)
     library = RecordingLibrary()
-    keys = CurveServerKeys(
-        public_key=server_public,
-        secret_key=server_secret,
-        authorized_clients=frozenset({known_public}),
-    )
 
     async def scenario() -> IngestResult:
-        config = IngestConfig(endpoints=(ANY_PORT,), curve=keys)
+        config = IngestConfig(endpoints=(ANY_PORT,), curve=curve)
         async with IngestServer(library=library, config=config) as server:
             endpoint = server.bound_endpoints[0]
             known = CurveClientKeys(server_public, known_public, known_secret)
             stranger = CurveClientKeys(server_public, stranger_public, stranger_secret)
-            with pytest.raises(UploadTimeoutError):
-                await upload(endpoint, b"from a stranger", timeout_s=0.5, curve=stranger)
-            with pytest.raises(UploadTimeoutError):  # and plain text is not CURVE at all
-                await upload(endpoint, b"plain", timeout_s=0.5)
+            with pytest.raises(UploadRefusedError, match="allow-list"):
+                await upload(endpoint, b"from a stranger", timeout_s=10, curve=stranger)
+            with pytest.raises(UploadRefusedError, match="handshake"):
+                await upload(endpoint, b"plain", timeout_s=10)
             return await upload(endpoint, b"from a friend", timeout_s=10, curve=known)
 
     assert run(scenario()).accepted
     assert library.received == [(b"from a friend", "zmq")]
 
 
-def test_curve_without_an_allow_list_encrypts_for_any_client_with_the_server_key() -> None:
-    server_public, server_secret = curve_pair()
+def test_curve_secret_key_comes_from_a_systemd_credential(tmp_path: Path) -> None:
     client_public, client_secret = curve_pair()
-    keys = CurveServerKeys(public_key=server_public, secret_key=server_secret)
+    server_public, server_secret = curve_pair()
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "zmq-curve-secret").write_bytes(server_secret + b"\n")
+    curve = CurveConfig(
+        secret_key_credential="zmq-curve-secret", authorized_keys=(client_public.decode(),)
+    )
 
     async def scenario() -> IngestResult:
-        config = IngestConfig(endpoints=(ANY_PORT,), curve=keys)
-        async with IngestServer(library=RecordingLibrary(), config=config) as server:
+        config = IngestConfig(endpoints=(ANY_PORT,), curve=curve)
+        environ = {"CREDENTIALS_DIRECTORY": str(credentials)}
+        async with IngestServer(
+            library=RecordingLibrary(), config=config, environ=environ
+        ) as server:
             client = CurveClientKeys(server_public, client_public, client_secret)
             return await upload(server.bound_endpoints[0], b"pkg", timeout_s=10, curve=client)
 
     assert run(scenario()).accepted
 
 
+def test_a_missing_curve_secret_key_stops_the_server_before_it_binds(tmp_path: Path) -> None:
+    curve = CurveConfig(
+        secret_key_credential="zmq-curve-secret", authorized_keys=(curve_pair()[0].decode(),)
+    )
+
+    async def scenario() -> None:
+        config = IngestConfig(endpoints=(ANY_PORT,), curve=curve)
+        async with IngestServer(library=RecordingLibrary(), config=config, environ={}):
+            pass
+
+    with pytest.raises(CurveKeyError, match="CREDENTIALS_DIRECTORY") as caught:
+        run(scenario())
+    assert caught.value.source == "credential:zmq-curve-secret"
+
+
 def test_curve_keys_are_validated() -> None:
     with pytest.raises(ValueError, match="40 z85"):
         CurveServerKeys(public_key=b"short", secret_key=b"short")
+
+
+def test_the_send_command_uploads_with_curve_keys_and_reports_a_refusal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`exoactor-edge send --curve-key --server-key`: an allowed key uploads, another is refused."""
+    client_public_file, client_secret_file = generate_keypair(tmp_path / "client", "laptop")
+    _, stranger_secret_file = generate_keypair(tmp_path / "client", "stranger")
+    client_public, _ = zmq.auth.load_certificate(client_public_file)
+    curve, _ = curve_server(tmp_path, client_public)
+    server_public_file = tmp_path / "server" / "robot.key"
+    package = tmp_path / "demo.pkg"
+    package.write_bytes(b"pkg")
+    library = RecordingLibrary()
+    ready: queue.Queue[str] = queue.Queue()
+    stop = threading.Event()
+
+    async def serve() -> None:
+        config = IngestConfig(endpoints=(ANY_PORT,), curve=curve)
+        async with IngestServer(library=library, config=config) as server:
+            ready.put(server.bound_endpoints[0])
+            await asyncio.to_thread(stop.wait)
+
+    thread = threading.Thread(target=lambda: asyncio.run(serve()))
+    thread.start()
+    try:
+        endpoint = ready.get(timeout=10)
+        base = ["send", str(package), "--endpoint", endpoint, "--server-key"]
+        base.append(str(server_public_file))
+        assert main([*base, "--curve-key", str(client_secret_file)]) == 0
+        assert "accepted: p1" in capsys.readouterr().out
+        assert main([*base, "--curve-key", str(stranger_secret_file)]) == 1
+        assert "refused this client's CURVE key" in capsys.readouterr().err
+        assert main(["send", str(package), "--endpoint", endpoint, "--server-key", "x"]) == 2
+    finally:
+        stop.set()
+        thread.join(10)
+    assert library.received == [(b"pkg", "zmq")]

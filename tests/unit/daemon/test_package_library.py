@@ -232,17 +232,6 @@ def test_a_package_damaged_on_disk_is_refused_at_load(tmp_path: Path) -> None:
     assert caught.value.code.value == "digest_mismatch"
 
 
-def test_resubmitting_an_id_replaces_the_track(tmp_path: Path) -> None:
-    library = make_library(tmp_path)
-    run(library.submit(wire(), source="test"))
-    first = run(library.track("demo-pick-box"))
-    longer = make_demo_motion(duration_s=2 * DURATION_S, hands_format=HandsFormat.STATES)
-    assert run(library.submit(encode_package(longer), source="test")).accepted
-    second = run(library.track("demo-pick-box"))
-    assert second.n_frames > first.n_frames
-    assert library.package_ids() == ["demo-pick-box"]
-
-
 def genmo_wire(arrays: dict[str, np.ndarray], package_id: str = "genmo-1") -> bytes:
     return encode_package(genmo_to_package(arrays, package_id=package_id, task_instruction=""))
 

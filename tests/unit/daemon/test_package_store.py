@@ -17,6 +17,7 @@ import pytest
 
 from daemon.motion_library import UnknownPackageError
 from daemon.package_store import (
+    PackageIdConflictError,
     PackageStore,
     PackageStoreConfig,
     StoreFullError,
@@ -41,7 +42,7 @@ def test_put_then_get_returns_the_same_bytes(tmp_path: Path) -> None:
     result = store.put("demo-1", b"payload")
     assert store.get("demo-1") == b"payload"
     assert result.entry.size_bytes == 7
-    assert not result.replaced
+    assert not result.already_stored
     assert result.evicted == ()
     assert visible_files(tmp_path) == ["demo-1.pkg"]
 
@@ -49,13 +50,12 @@ def test_put_then_get_returns_the_same_bytes(tmp_path: Path) -> None:
 def test_restart_keeps_acknowledged_packages_in_store_order(tmp_path: Path) -> None:
     """What was acknowledged survives a restart, and the eviction order survives with it."""
     store = open_store(tmp_path)
-    for name in ("a", "b", "c"):
+    for name in ("b", "c", "a"):
         store.put(name, name.encode() * 10)
-    store.put("a", b"newer a")  # replacing makes it the newest
     reopened = open_store(tmp_path)
     assert reopened.ids() == ["b", "c", "a"]
-    assert reopened.get("a") == b"newer a"
-    assert reopened.total_bytes == 10 + 10 + 7
+    assert reopened.get("a") == b"a" * 10
+    assert reopened.total_bytes == 30
 
 
 def test_half_written_temp_files_are_removed_at_start_and_never_listed(tmp_path: Path) -> None:
@@ -159,15 +159,44 @@ def test_a_package_larger_than_the_whole_store_is_refused(tmp_path: Path) -> Non
     assert store.ids() == []
 
 
-def test_replacing_an_id_does_not_count_twice(tmp_path: Path) -> None:
+def test_a_stored_id_is_immutable_other_bytes_are_refused_and_the_file_untouched(
+    tmp_path: Path,
+) -> None:
+    store = open_store(tmp_path)
+    first = store.put("a", b"original")
+    mtime_ns = first.entry.path.stat().st_mtime_ns
+    with pytest.raises(PackageIdConflictError) as caught:
+        store.put("a", b"replacement")
+    assert caught.value.code == "package_id_conflict"
+    assert caught.value.package_id == "a"
+    assert store.get("a") == b"original"
+    assert first.entry.path.stat().st_mtime_ns == mtime_ns
+    assert store.total_bytes == len(b"original")
+    assert visible_files(tmp_path) == ["a.pkg"]
+    with pytest.raises(PackageIdConflictError):
+        store.put("a", b"same len")  # same size, other bytes
+    assert open_store(tmp_path).get("a") == b"original"
+
+
+def test_the_same_bytes_again_are_already_stored_and_nothing_is_written(tmp_path: Path) -> None:
     store = open_store(tmp_path, max_packages=2)
+    first = store.put("a", b"1")
+    store.put("b", b"2")
+    again = store.put("a", b"1")
+    assert again.already_stored
+    assert again.entry == first.entry
+    assert again.evicted == ()
+    assert store.ids() == ["a", "b"]  # not refreshed: nothing was written
+    assert store.total_bytes == 2
+
+
+def test_a_stored_file_deleted_behind_the_store_frees_its_id(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
     store.put("a", b"1")
-    store.put("b", b"1")
-    result = store.put("a", b"22")
-    assert result.replaced
-    assert result.evicted == ()
-    assert store.ids() == ["b", "a"]
-    assert store.total_bytes == 3
+    (tmp_path / "a.pkg").unlink()
+    assert not store.put("a", b"22").already_stored
+    assert store.get("a") == b"22"
+    assert store.total_bytes == 2
 
 
 @pytest.mark.parametrize(

@@ -7,13 +7,20 @@ never be more lenient than (checked with generated messages). Nothing is faked.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.vda5050.actions import ActionType, ErrorType, parse_instant_actions
+from daemon.vda5050.actions import (
+    ActionType,
+    ErrorType,
+    Freshness,
+    parse_instant_actions,
+    parse_timestamp,
+)
 from tests.support.vda5050_schemas import schema_errors
 
 
@@ -239,3 +246,89 @@ def test_parser_is_never_more_lenient_than_the_official_schema(message: dict[str
             and (message["manufacturer"], message["serialNumber"]) == ("Acme", "T-1")
         )
         assert parsed.is_message_valid == extra_rules_hold
+
+
+ISSUED = datetime(2026, 11, 21, 12, 0, 0, tzinfo=timezone.utc)
+"""The timestamp ``envelope`` writes."""
+
+
+@pytest.mark.parametrize(
+    ("arrived_after", "is_refused", "reason"),
+    [
+        (timedelta(seconds=1), False, ""),
+        (timedelta(seconds=-1), False, ""),
+        (timedelta(hours=1), True, "stale"),
+        (timedelta(days=1), True, "stale"),
+        (timedelta(seconds=11), True, "stale"),
+        (timedelta(hours=-1), True, "in the future"),
+        (timedelta(seconds=-3), True, "in the future"),
+    ],
+)
+def test_commands_outside_the_freshness_window_are_refused(
+    arrived_after: timedelta, is_refused: bool, reason: str
+) -> None:
+    raw = json.dumps(envelope([action("startPause", "p1")])).encode()
+    freshness = Freshness(now=ISSUED + arrived_after, max_age_s=10, max_future_s=2.0)
+    parsed = parse_instant_actions(
+        raw, manufacturer="Acme", serial_number="T-1", freshness=freshness
+    )
+    assert parsed.is_stale is is_refused
+    assert parsed.is_message_valid is not is_refused
+    if is_refused:
+        (rejected,) = parsed.rejected
+        assert rejected.error_type is ErrorType.VALIDATION
+        assert reason in rejected.description
+
+
+def test_a_stale_message_still_carries_its_emergency_stop() -> None:
+    raw = json.dumps(envelope([action("emergencyStop", "e1")])).encode()
+    freshness = Freshness(now=ISSUED + timedelta(days=1), max_age_s=10)
+    parsed = parse_instant_actions(
+        raw, manufacturer="Acme", serial_number="T-1", freshness=freshness
+    )
+    assert parsed.is_stale
+    assert parsed.has_emergency_stop
+
+
+@pytest.mark.parametrize(
+    "stamp", ["yesterday", "2026-11-21T12:00:00", "", "9" * 100, "2026-13-40T99:00:00Z"]
+)
+def test_a_timestamp_that_is_not_iso_8601_utc_is_refused(stamp: str) -> None:
+    raw = json.dumps(envelope([action("startPause", "p1")], timestamp=stamp)).encode()
+    parsed = parse_instant_actions(
+        raw,
+        manufacturer="Acme",
+        serial_number="T-1",
+        freshness=Freshness(now=ISSUED, max_age_s=10),
+    )
+    assert not parsed.is_message_valid
+    assert "ISO 8601" in parsed.rejected[0].description
+
+
+def test_vda_timestamps_parse_with_z_and_offsets() -> None:
+    assert parse_timestamp("2026-11-21T12:00:00.000Z") == ISSUED
+    assert parse_timestamp("2026-11-21T13:00:00.000+01:00") == ISSUED
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 60_000,
+        b'{"a":' * 20_000,
+        json.dumps(
+            envelope(
+                [
+                    action(
+                        "startPause",
+                        "p1",
+                        deep=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+                    )
+                ]
+            )
+        ).encode(),
+    ],
+)
+def test_deep_nesting_is_a_typed_rejection_not_a_crash(raw: bytes) -> None:
+    parsed = parse_instant_actions(raw, manufacturer="Acme", serial_number="T-1", max_bytes=200_000)
+    assert not parsed.is_message_valid
+    assert "nested deeper" in parsed.rejected[0].description

@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime, timezone
 from typing import Any
 
+from controller.estop_latch import EstopOrigin
 from daemon.control_link import ControlStatus
 from daemon.vda5050.actions import parse_instant_actions
 from daemon.vda5050.config import FleetConfig
@@ -146,7 +147,7 @@ def test_pause_resume_and_stop_follow_the_fake_supervisor() -> None:
 
 def test_estop_reset_then_start_enables_from_damp() -> None:
     async def body(rig: Rig) -> None:
-        await rig.link.estop("test")
+        await rig.link.estop(EstopOrigin.FLEET)
         rig.send("resetEmergencyStop", "r1")
         await rig.until(lambda: rig.status_of("r1") == "FINISHED")
         assert rig.link.mode == "DAMP"

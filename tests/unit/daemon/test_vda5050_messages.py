@@ -154,6 +154,16 @@ def test_package_answers_carry_the_code_or_the_id() -> None:
         "p1",
         "0a",
     )
+    assert accepted["alreadyStored"] is False
+    replay = package_answer_message(
+        headers(),
+        IngestResult(True, package_id="p1", already_stored=True),
+        NOW,
+        sha256="ab",
+        size_bytes=1,
+        correlation=None,
+    )
+    assert roundtrip(replay)["alreadyStored"] is True
 
 
 def test_every_supervisor_cause_has_a_description() -> None:

@@ -296,7 +296,36 @@ def test_emergency_stop_is_finished_even_inside_a_malformed_message() -> None:
     parsed = parse_instant_actions(bad, manufacturer="Acme", serial_number="T-1")
     assert parsed.has_emergency_stop
     robot.state.receive(parsed)
+    assert (robot.status_of("e1"), robot.status_of("x")) == ("RUNNING", "FAILED")
+    robot.event("ESTOP", "ESTOP_COMMAND")
     assert (robot.status_of("e1"), robot.status_of("x")) == ("FINISHED", "FAILED")
+
+
+def test_emergency_stop_is_finished_only_in_a_state_that_shows_the_estop() -> None:
+    robot = Robot()
+    robot.send(act("emergencyStop", "e1"))
+    body = robot.body()
+    assert body["safetyState"]["activeEmergencyStop"] == "NONE"
+    assert robot.status_of("e1") == "RUNNING", "sent, not yet engaged"
+    robot.event("ESTOP", "ESTOP_COMMAND")
+    body = robot.body()
+    assert body["safetyState"]["activeEmergencyStop"] == "REMOTE"
+    assert robot.status_of("e1") == "FINISHED"
+
+
+def test_a_retained_message_is_refused_once_and_runs_nothing() -> None:
+    robot = Robot(mode="PASSIVE")
+    parsed = parse_instant_actions(
+        payload(act("startMotion", "m1", packageId="p")),
+        manufacturer="Acme",
+        serial_number="T-1",
+    )
+    robot.state.refuse_retained(parsed)
+    robot.state.refuse_retained(parsed)
+    assert robot.status_of("m1") is None, "never executed, not even recorded as received"
+    errors = [e for e in robot.errors() if "retained" in e["errorDescription"]]
+    assert len(errors) == 1
+    assert "m1" in errors[0]["errorDescription"]
 
 
 def test_emergency_stop_that_could_not_be_sent_is_fatal() -> None:

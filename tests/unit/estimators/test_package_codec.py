@@ -85,9 +85,32 @@ def test_signed_package_verifies_with_trusted_key() -> None:
     assert decode_package(data, config).signed_by == "cloud-1"
 
 
-def test_signature_from_unknown_key_is_ignored_when_not_required() -> None:
+def test_signature_from_unknown_key_is_refused_even_when_not_required() -> None:
     data = encode_package(build_package(5), signing_key=generate_signing_key(), key_id="other")
-    assert decode_package(data, PackageConfig()).signed_by is None
+    with pytest.raises(PackageRejectedError) as caught:
+        decode_package(data, PackageConfig())
+    assert caught.value.code is Code.SIGNATURE_UNKNOWN_KEY
+    assert caught.value.field == "key_id"
+
+
+def test_all_zero_signature_under_an_unknown_key_id_is_refused() -> None:
+    """The issue's forgery: 64 zero bytes claiming a key the robot never heard of."""
+    for config in (PackageConfig(), _STRICT):
+        with pytest.raises(PackageRejectedError) as caught:
+            decode_package(reseal(_body(), signature=bytes(64), key_id="fleet-ca"), config)
+        assert caught.value.code is Code.SIGNATURE_UNKNOWN_KEY
+
+
+def test_all_zero_signature_under_a_trusted_key_id_is_invalid() -> None:
+    with pytest.raises(PackageRejectedError) as caught:
+        decode_package(reseal(_body(), signature=bytes(64), key_id="cloud-1"), _STRICT)
+    assert caught.value.code is Code.SIGNATURE_INVALID
+
+
+def test_a_key_id_without_a_signature_is_refused() -> None:
+    with pytest.raises(PackageRejectedError) as caught:
+        decode_package(reseal(_body(), key_id="cloud-1"), PackageConfig())
+    assert caught.value.code is Code.SIGNATURE_INVALID
 
 
 def test_encode_rejects_what_the_daemon_would_reject() -> None:
@@ -339,7 +362,7 @@ BAD_CASES: list[BadCase] = [
     BadCase(
         "untrusted key id",
         lambda: encode_package(build_package(5), signing_key=_TRUSTED, key_id="nope"),
-        Code.SIGNATURE_INVALID,
+        Code.SIGNATURE_UNKNOWN_KEY,
         "key_id",
         _STRICT,
     ),
