@@ -6,6 +6,11 @@ writes the final, clamped command; the backend sends it; timings go into a preal
 Between ticks a pluggable ``TickWaiter`` blocks until the next deadline (a plain sleep-then-spin
 here; the daemon's waiter serves its command socket meanwhile and calls ``estop_now``).
 
+Starting a track (or resuming one) first blends from the pose last commanded to the track's
+start frame (``controller.blend``), and the track's clock starts only when the blend is done;
+at the end of a track it blends back to the rest pose before the supervisor holds. The phase
+(``TrackPhase``) is visible to observers; streamed tracks play without blends.
+
 Deadlines are ``t0 + k · period`` on a monotonic clock: the work of a tick never shifts the next
 one (a sleep-after-work loop runs at 1 / (period + work) and drifts). A tick that starts more than
 a whole period late skips the missed deadlines instead of bursting to catch up.
@@ -13,12 +18,15 @@ a whole period late skips the missed deadlines instead of bursting to catch up.
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from controller.blend import BlendConfig, JointBlend
 from controller.clock import Clock, TickWaiter
+from controller.embodiment import g1
 from controller.estop_latch import EstopOrigin
 from controller.hands import HandCommandShaper
 from controller.realtime import RealtimeConfig, RealtimeReport, apply_realtime, release_realtime
@@ -35,6 +43,8 @@ class LoopConfig:
     realtime: RealtimeConfig | None = None
     """Real-time set-up to apply while running; None leaves the process as it is (lock-step)."""
     timing_capacity: int = 1 << 16
+    blend: BlendConfig = field(default_factory=BlendConfig)
+    """Transitions into and out of tracks."""
 
     def __post_init__(self) -> None:
         if not 0.001 <= self.period_s <= 0.1:
@@ -43,6 +53,17 @@ class LoopConfig:
     @property
     def period_ns(self) -> int:
         return round(self.period_s * 1e9)
+
+
+class TrackPhase(enum.IntEnum):
+    """Where TRACK mode is in a track (IDLE outside TRACK). Stable numbers: they are recorded."""
+
+    IDLE = 0
+    BLEND_IN = 1
+    """Moving from the last command to the start frame; the track's clock does not run."""
+    PLAY = 2
+    BLEND_OUT = 3
+    """After the last frame, moving to the rest pose; HOLD follows."""
 
 
 class HandFeed(Protocol):
@@ -102,6 +123,10 @@ class ControlLoop:
         self.realtime_report: RealtimeReport | None = None
         self._next_frame = 0
         self._is_stopping = False
+        self.phase = TrackPhase.IDLE
+        """The phase of the current (or last) TRACK tick."""
+        self.blend = JointBlend(config.blend, g1.NUM_BODY_JOINTS, config.period_s)
+        self._blends_enabled = True
 
     # --------------------------------------------- requests (between ticks, same thread)
     def load_track(self, track: TrackView) -> None:
@@ -120,6 +145,13 @@ class ControlLoop:
             return False
         self.controller.start(self.track, self.state)
         self._next_frame = start_frame
+        self._blends_enabled = not is_streaming
+        start_pose = self.track.q_hw[self.track.frame(start_frame)]
+        # From the pose last commanded (HOLD's target): the robot's reference never jumps.
+        if self._blends_enabled and self.blend.plan(self.command.q, start_pose) > 0:
+            self.phase = TrackPhase.BLEND_IN
+        else:
+            self.phase = TrackPhase.PLAY
         return True
 
     @property
@@ -178,19 +210,17 @@ class ControlLoop:
         w_read = watch()
         mode = sup.check(self.state, t_start)
         if mode is Mode.TRACK:
-            track = self.track
-            if track is None or self._next_frame >= track.n_frames:
-                sup.track_complete()
-            else:
-                self.frame = self._next_frame
-                self.controller.step(self.state, self.frame, self.proposal)
-                sup.note_compute(watch() - w_read)
-                fault = self.controller.last_fault_cause
-                if fault is not None:
-                    sup.controller_fault(fault)
-                self.hands.targets(track, self.frame, self.command.hand_q, self.proposal.hand_q)
-                self._next_frame += 1
+            self._track_tick(w_read)
+        elif self.phase is not TrackPhase.IDLE:
+            self.phase = TrackPhase.IDLE
+            self.blend.cancel()
         sup.fill_command(self.state, self.proposal, self.command)
+        if mode is Mode.TRACK and not self.blend.is_active:
+            # This tick was the blend's last: play from the next tick, or hold after a blend-out.
+            if self.phase is TrackPhase.BLEND_IN:
+                self.phase = TrackPhase.PLAY
+            elif self.phase is TrackPhase.BLEND_OUT:
+                sup.track_complete()
         w_compute = watch()
         self.backend.write_command(self.command)
         sup.after_write()
@@ -201,3 +231,44 @@ class ControlLoop:
         self.ticks += 1
         if self.observer is not None:
             self.observer(self)
+
+    def _track_tick(self, w_read: int) -> None:
+        """TRACK mode: blend in, play one frame, or blend out (the track's clock only runs in
+        PLAY, so after a blend-in the start frame is played in full)."""
+        track = self.track
+        if track is None:
+            self.supervisor.track_complete()
+        elif self.phase is TrackPhase.BLEND_IN:
+            self._track_step(track, self._next_frame, w_read)
+        elif self.phase is TrackPhase.BLEND_OUT:
+            self._track_step(track, self.frame, w_read)
+        elif self._next_frame < track.n_frames:
+            self._track_step(track, self._next_frame, w_read)
+            self._next_frame += 1
+        elif (
+            self._blends_enabled
+            and self.config.blend.is_blend_out_enabled
+            and self.blend.plan(self.command.q, g1.Q_DEFAULT) > 0
+        ):
+            # Past the last frame: back to the rest pose (the default standing pose) first.
+            self.phase = TrackPhase.BLEND_OUT
+            self._track_step(track, track.n_frames - 1, w_read)
+        else:
+            self.supervisor.track_complete()
+
+    def _track_step(self, track: TrackView, frame: int, w_read: int) -> None:
+        """The controller's proposal for ``frame``; during a blend its pose and velocity are
+        replaced by the blend's (gains and torques stay the controller's)."""
+        sup = self.supervisor
+        self.frame = frame
+        self.controller.step(self.state, frame, self.proposal)
+        sup.note_compute(time.perf_counter_ns() - w_read)
+        fault = self.controller.last_fault_cause
+        if fault is not None:
+            sup.controller_fault(fault)
+        if self.phase is TrackPhase.BLEND_IN:
+            self.blend.retarget(self.proposal.q)  # SONIC's proposal moves; the tracker's does not
+            self.blend.step(self.proposal.q, self.proposal.dq)
+        elif self.phase is TrackPhase.BLEND_OUT:
+            self.blend.step(self.proposal.q, self.proposal.dq)
+        self.hands.targets(track, frame, self.command.hand_q, self.proposal.hand_q)

@@ -41,6 +41,7 @@ from daemon.package_store import PackageStore, PackageStoreConfig
 from daemon.sd_notify import SdNotifier
 from daemon.streaming import StreamingInput
 from daemon.vda5050.robot_view import RobotExtras
+from estimators.continuity import JointSpeedConfig
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,9 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
                 package=config.package.package_config(),
                 model_source=options.source,
                 feedforward=settings.stack.gravity_feedforward,
+                speed=JointSpeedConfig(
+                    supervisor_limit_rad_s=config.safety.supervisor.max_joint_speed_rad_s
+                ),
             ),
             pinned_ids=lambda: {p for p in (link.status().loaded_package,) if p is not None},
         )

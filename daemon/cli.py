@@ -23,8 +23,11 @@ from daemon.sim_bridge_cli import add_sim_bridge_command
 from models.engines_cli import add_engine_commands
 
 if TYPE_CHECKING:
+    from controller.dynamics import FeedforwardJoints
+    from controller.robot.model_source import ModelSource
     from controller.robot.unitree_config import UnitreeDdsConfig
     from controller.sonic.policy import SonicPolicy
+    from estimators.track import ReferenceTrack
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -65,10 +68,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
-        help="run a short motion on the simulated G1 and write a report",
-        description="Runs the simulator demo: the robot ramps to its default pose, then follows "
-        "a ~8 s motion (raise arms, reach, wave, squat, grasp) in lock-step with a gantry "
-        "holding the pelvis, and writes DIR/report.json plus PNG plots.",
+        help="run a motion (built-in or --package FILE) on the simulated G1 and write a report",
+        description="Runs the simulator demo: the robot ramps to its default pose, blends into "
+        "a motion (the built-in ~9 s raise arms, reach, wave, squat, grasp, or --package FILE), "
+        "follows it in lock-step with a gantry holding the pelvis, blends back to its standing "
+        "pose, and writes DIR/report.json plus PNG plots.",
     )
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder (DIR)")
     demo.add_argument(
@@ -102,6 +106,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help="no gantry at all (by default SONIC is ramped in the gantry, then released)",
     )
     demo.add_argument("--quiet", action="store_true", help="no progress display")
+    demo.add_argument(
+        "--package",
+        type=Path,
+        metavar="FILE",
+        help="play this motion package instead of the built-in motion (validated and checked "
+        "as the service checks uploads)",
+    )
     demo.set_defaults(func=_cmd_demo)
 
     run = sub.add_parser(
@@ -343,15 +354,27 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         pd_tracker=config.pd_tracker,
         gravity_feedforward=feedforward,
     )
+    checks: dict[str, Any] | None = None
+    track = build_demo_track()
+    if args.package is not None:
+        try:
+            track, checks = _package_track(args.package, source, config.pd_tracker.feedforward)
+        except _DemoInputError as exc:
+            if controller is not None:
+                controller.close()
+            print(f"exoactor-edge: {exc}", file=sys.stderr)
+            return exc.exit_code
     if not args.quiet:
         kind = "sonic" if controller is not None else "pd_tracker"
         gantry = "released at track start" if release_on_track else use_gantry
         print(f"model: {source.describe()}; controller: {kind}; gantry: {gantry}")
+        if checks is not None:
+            print(f"package {track.package_id}: {checks['summary']}")
     try:
         run = run_demo(
             source,
             stack_config,
-            build_demo_track(),
+            track,
             latch_path=args.out / "state" / "estop.json",
             show_progress=not args.quiet,
             controller=controller,
@@ -361,7 +384,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     finally:
         if controller is not None:
             controller.close()
-    report = write_report(run, args.out)
+    report = write_report(run, args.out, extra={"package_checks": checks} if checks else None)
     timing = report["timing"]
     print(
         f"controller {report['controller']}: {report['ticks']} ticks, "
@@ -385,6 +408,37 @@ def _bridge_robot(domain_id: int) -> UnitreeDdsConfig:
         return replace(SIM_BRIDGE_CONFIG, domain_id=domain_id)
     except ValueError as exc:
         raise ConfigError("--domain", str(exc)) from None
+
+
+class _DemoInputError(ValueError):
+    """A ``--package`` that cannot be played; one line, with the exit status to use."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _package_track(
+    path: Path, source: ModelSource, feedforward: FeedforwardJoints
+) -> tuple[ReferenceTrack, dict[str, Any]]:
+    """The checked track of a package file, as the service would build it at upload."""
+    from daemon.track_prep import TrackPreparer, TrackPrepConfig
+    from estimators.errors import PackageRejectedError
+    from estimators.package import PackageConfig, decode_package
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _DemoInputError(f"{path}: {exc.strerror}", EXIT_USAGE) from None
+    try:
+        package = decode_package(data, PackageConfig()).package
+        config = TrackPrepConfig(model_source=source, feedforward=feedforward)
+        prepared = TrackPreparer(config).prepare(package)
+    except PackageRejectedError as exc:
+        message = f"{path}: rejected [{exc.code.value}] {exc.field}: {exc.detail}"
+        raise _DemoInputError(message, EXIT_FAILED) from None
+    checks = {"summary": prepared.report.summary(), **prepared.report.as_dict()}
+    return prepared.track, checks
 
 
 def _load_sonic(config: EdgeConfig, base_dir: Path | None) -> SonicPolicy | None:

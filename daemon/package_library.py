@@ -1,14 +1,17 @@
 """``PackageLibrary``: the ``MotionLibrary`` over ``estimators.package`` and a ``PackageStore``.
 
 ``submit``: decode and validate (``estimators.package.decode_package``; a signature is required
-when the ``PackageConfig`` says so), build the 50 Hz reference track with the PD tracker's
-feed-forward (so a package whose track cannot be built is refused too), store the message
-durably, then answer. A refused package is answered with its stable code and field, and nothing
-is stored or cached. A stored id is immutable: before any of that work, the envelope alone
-(digest, signature, claimed id) is read; a package whose id is stored with the same digest is
-answered "already stored" at once (no validation, no track, no write), one with another digest
-is refused (``package_id_conflict``) and the stored file is left as it was. A replay flood
-therefore costs a digest and a signature check per message, not a precompute.
+when the ``PackageConfig`` says so), build the 50 Hz reference track and check what the robot
+would do with it (``daemon.track_prep``: joint speeds under the supervisor's limit with margin,
+arm self-collision corrected or refused) with the PD tracker's feed-forward (so a package whose
+track cannot be built or would move badly is refused too), store the message durably, then
+answer; an accepted answer's ``detail`` says what the checks changed. A refused package is
+answered with its stable code and field, and nothing is stored or cached. A stored id is
+immutable: before any of that work, the envelope alone (digest, signature, claimed id) is read;
+a package whose id is stored with the same digest is answered "already stored" at once (no
+validation, no track, no write), one with another digest is refused (``package_id_conflict``)
+and the stored file is left as it was. A replay flood therefore costs a digest and a signature
+check per message, not a precompute.
 
 ``track``: from the cache, else load from the store, decode again (the
 digest and signature are checked at every load: a file damaged on disk, or signed by a key no
@@ -27,11 +30,10 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-import mujoco
-
-from controller.dynamics import FeedforwardJoints, inverse_dynamics_track, load_robot_model
+from controller.collision_fix import CollisionConfig
+from controller.dynamics import FeedforwardJoints
 from controller.robot.model_source import ModelKind, ModelSource
 from daemon.motion_library import IngestResult, UnknownPackageError
 from daemon.package_store import (
@@ -40,11 +42,13 @@ from daemon.package_store import (
     PackageStoreError,
     PutResult,
 )
+from daemon.track_prep import PreparedTrack, TrackPreparer, TrackPrepConfig
+from estimators.continuity import JointSpeedConfig
 from estimators.errors import PackageErrorCode, PackageRejectedError
 from estimators.package import PackageConfig, PackageIdentity, decode_package, peek_identity
 from estimators.package.envelope import read_digest
-from estimators.reference_track import TrackBuildConfig, build_reference_track
-from estimators.track import TRACK_FPS, ReferenceTrack, TrackError
+from estimators.reference_track import TrackBuildConfig
+from estimators.track import ReferenceTrack, TrackError
 
 _LOG = logging.getLogger(__name__)
 
@@ -71,6 +75,9 @@ class PackageLibraryConfig:
     """The robot model for the feed-forward (resolve it with ``resolve_model``)."""
     cache_tracks: int = 3
     """Tracks kept in memory (a 10-minute track is ~50 MB)."""
+    speed: JointSpeedConfig = field(default_factory=JointSpeedConfig)
+    """Joint-speed limit of tracks (set its supervisor limit from the supervisor's config)."""
+    collision: CollisionConfig = field(default_factory=CollisionConfig)
 
     def __post_init__(self) -> None:
         if self.cache_tracks < 0:
@@ -104,7 +111,15 @@ class PackageLibrary:
         self._digests: dict[str, tuple[int, str]] = {}
         """id -> (store time, package digest) of stored packages, filled as they are seen."""
         self._work_lock = asyncio.Lock()
-        self._model: mujoco.MjModel | None = None
+        self._preparer = TrackPreparer(
+            TrackPrepConfig(
+                build=config.track,
+                speed=config.speed,
+                collision=config.collision,
+                feedforward=config.feedforward,
+                model_source=config.model_source,
+            )
+        )
 
     @property
     def store(self) -> PackageStore:
@@ -133,7 +148,7 @@ class PackageLibrary:
                 if known is not None:
                     return known
             try:
-                track, digest = await asyncio.to_thread(self._decode_and_build, data)
+                prepared, digest = await asyncio.to_thread(self._decode_and_build, data)
             except PackageRejectedError as exc:
                 return self._log_rejection(
                     source, None, _rejected(exc.code.value, exc.field, exc.detail)
@@ -142,6 +157,7 @@ class PackageLibrary:
                 return self._log_rejection(
                     source, None, _rejected(TRACK_BUILD_FAILED, "", str(exc))
                 )
+            track = prepared.track
             package_id = track.package_id
             pinned = frozenset(self._pinned_ids())
             try:
@@ -152,15 +168,22 @@ class PackageLibrary:
                 )
             self._digests[package_id] = (put.entry.stored_ns, digest)
         self._after_put(put, track)
+        report = prepared.report
         _LOG.info(
-            "accepted package %s from %s (%d bytes, %.1f s)",
+            "accepted package %s from %s (%d bytes, %.1f s): %s",
             package_id,
             source,
             len(data),
             track.duration_s,
+            report.summary(),
             extra={"PACKAGE_ID": package_id, "SOURCE": source},
         )
-        return IngestResult(accepted=True, package_id=package_id, already_stored=put.already_stored)
+        return IngestResult(
+            accepted=True,
+            package_id=package_id,
+            already_stored=put.already_stored,
+            detail=report.summary() if report.collision.is_corrected else "",
+        )
 
     async def track(self, package_id: str) -> ReferenceTrack:
         """The package's track with feed-forward attached.
@@ -181,7 +204,8 @@ class PackageLibrary:
             if cached is not None:
                 return cached
             data = await asyncio.to_thread(self._store.get, package_id)
-            track, _ = await asyncio.to_thread(self._decode_and_build, data)
+            prepared, _ = await asyncio.to_thread(self._decode_and_build, data)
+            track = prepared.track
         if track.package_id != package_id:
             # A file renamed by hand: the content decides what it is, and it is not this id.
             raise UnknownPackageError(package_id)
@@ -190,16 +214,10 @@ class PackageLibrary:
 
     # ------------------------------------------------------------------ worker-thread side
 
-    def _decode_and_build(self, data: bytes) -> tuple[ReferenceTrack, str]:
-        """The package's track with feed-forward, and its digest."""
+    def _decode_and_build(self, data: bytes) -> tuple[PreparedTrack, str]:
+        """The package's checked track with feed-forward, and its digest."""
         decoded = decode_package(data, self._config.package)
-        track = build_reference_track(decoded.package, config=self._config.track)
-        if self._model is None:
-            self._model = load_robot_model(self._config.model_source)
-        dq, tau = inverse_dynamics_track(
-            self._model, track.q_hw, 1.0 / TRACK_FPS, self._config.feedforward
-        )
-        return replace(track, dq_hw=dq, tau_ff_hw=tau), decoded.sha256_hex
+        return self._preparer.prepare(decoded.package), decoded.sha256_hex
 
     # ------------------------------------------------------------------ event-loop side
 

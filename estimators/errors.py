@@ -37,7 +37,10 @@ class PackageErrorCode(str, enum.Enum):
     JOINT_LIMIT = "joint_limit"
     """A precomputed G1 joint reference lies outside the G1 joint limits."""
     JOINT_VELOCITY = "joint_velocity"
-    """A precomputed G1 joint reference moves faster than the joint's velocity limit."""
+    """The G1 track (precomputed or mapped) moves a joint faster than allowed: a jump."""
+    SELF_COLLISION = "self_collision"
+    """An arm or hand of the G1 track hits the hips, torso or the other arm, and no small
+    shoulder-roll/elbow adjustment clears it."""
 
 
 class PackageRejectedError(ValueError):
@@ -88,18 +91,52 @@ class OptionalDependencyError(ImportError):
         self.purpose = purpose
 
 
+class GenmoErrorCode(str, enum.Enum):
+    """Stable reasons a GENMO output (or a WiLoR file beside it) cannot be imported."""
+
+    UNREADABLE = "unreadable"
+    """The file cannot be opened or read (missing, permissions)."""
+    EMPTY_FILE = "empty_file"
+    TOO_LARGE = "too_large"
+    UNKNOWN_FORMAT = "unknown_format"
+    """Neither a .pt (torch), .npz nor .npy file by its content."""
+    CORRUPT = "corrupt"
+    """Truncated or damaged: the container or the pickle stream inside it is broken."""
+    UNSAFE_CONTENT = "unsafe_content"
+    """A pickle asks for something other than dicts, lists and numeric arrays (never run)."""
+    MISSING_DEPENDENCY = "missing_dependency"
+    NOT_A_DICT = "not_a_dict"
+    MISSING_ARRAY = "missing_array"
+    NOT_NUMERIC = "not_numeric"
+    BAD_SHAPE = "bad_shape"
+    """Not one of the exact shapes GENMO writes; the detail names the likely mistake."""
+    FRAME_MISMATCH = "frame_mismatch"
+    EMPTY_SEQUENCE = "empty_sequence"
+    NON_FINITE = "non_finite"
+    NOT_A_ROTATION = "not_a_rotation"
+    BAD_FPS = "bad_fps"
+    BAD_METADATA = "bad_metadata"
+
+
 class GenmoImportError(ValueError):
     """GENMO output that cannot be turned into a motion package.
 
     Attributes:
+        code: the stable reason.
         source: the file or object read.
-        detail: what is wrong with it.
+        detail: what is wrong with it, in one line.
     """
 
-    def __init__(self, source: str, detail: str) -> None:
-        super().__init__(f"GENMO output {source}: {detail}")
+    def __init__(self, code: GenmoErrorCode, source: str, detail: str) -> None:
+        super().__init__(f"[{code.value}] {source}: {detail}")
+        self.code = code
         self.source = source
         self.detail = detail
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[GenmoImportError], tuple[GenmoErrorCode, str, str]]:
+        return (type(self), (self.code, self.source, self.detail))
 
 
 class SigningKeyError(ValueError):

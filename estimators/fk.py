@@ -61,10 +61,26 @@ def forward_kinematics(
         (whatever frame ``global_orient`` maps into; Y-up for GENMO output).
     """
     local = np.asarray(local_rotmats, dtype=np.float64)
+    pos_j, glob_j = _fk_joint_major(_joint_major(local), skeleton)
+    pos = np.moveaxis(pos_j, 0, 1)
+    glob = np.moveaxis(glob_j, 0, 1)
+    if transl is not None:
+        pos += np.asarray(transl, dtype=np.float64)[:, None, :]
+    return pos, glob
+
+
+def _joint_major(local: F64) -> F64:
+    """``(T, J, 3, 3)`` -> contiguous ``(J, T, 3, 3)``: batched 3x3 products on contiguous
+    blocks are ~2x faster (one copy, through a (T, J, 9) view: cheaper than moveaxis's)."""
+    n_frames, n_joints = local.shape[:2]
+    flat = local.reshape(n_frames, n_joints, 9).transpose(1, 0, 2)
+    return np.ascontiguousarray(flat).reshape(n_joints, n_frames, 3, 3)
+
+
+def _fk_joint_major(local_j: F64, skeleton: Skeleton) -> tuple[F64, F64]:
+    """Positions ``(J, T, 3)`` and global rotations ``(J, T, 3, 3)`` from joint-major input."""
     offsets = skeleton.offsets
-    n_frames = local.shape[0]
-    # Joint-major, contiguous per joint: batched 3x3 products on contiguous blocks are ~2x faster.
-    local_j = np.ascontiguousarray(np.moveaxis(local, 1, 0))
+    n_frames = local_j.shape[1]
     glob_j = np.empty_like(local_j)
     pos_j = np.empty((NUM_JOINTS, n_frames, 3), dtype=np.float64)
     glob_j[0] = local_j[0]
@@ -73,11 +89,7 @@ def forward_kinematics(
         p = PARENTS[j]
         np.matmul(glob_j[p], local_j[j], out=glob_j[j])
         np.add(pos_j[p], glob_j[p] @ offsets[j], out=pos_j[j])
-    pos = np.moveaxis(pos_j, 0, 1)
-    glob = np.moveaxis(glob_j, 0, 1)
-    if transl is not None:
-        pos += np.asarray(transl, dtype=np.float64)[:, None, :]
-    return pos, glob
+    return pos_j, glob_j
 
 
 def root_local_joints(local_rotmats: npt.ArrayLike, skeleton: Skeleton) -> F64:
@@ -94,11 +106,11 @@ def root_local_joints(local_rotmats: npt.ArrayLike, skeleton: Skeleton) -> F64:
     Returns:
         ``(T, 24, 3)`` metres, +X forward, +Y left, +Z up of the pelvis; joint 0 is the origin.
     """
-    local = np.array(local_rotmats, dtype=np.float64, copy=True)
-    local[:, 0] = np.eye(3)
-    pos, _ = forward_kinematics(local, skeleton)
-    pos -= pos[:, :1]
-    out: F64 = pos @ SMPL_TO_ROBOT.T
+    local_j = _joint_major(np.asarray(local_rotmats, dtype=np.float64))
+    local_j[0] = np.eye(3)  # a copy already: the caller's root stays as it was
+    pos_j, _ = _fk_joint_major(local_j, skeleton)
+    pos_j -= pos_j[:1]
+    out: F64 = np.moveaxis(pos_j, 0, 1) @ SMPL_TO_ROBOT.T
     return out
 
 

@@ -1,24 +1,34 @@
 """GENMO (GEM) output -> motion package.
 
-GENMO's ``smpl_params.pt`` holds ``body_params_global``: ``global_orient`` (L, 3) axis-angle,
-``body_pose`` (L, 63) = 21 SMPL-X body joints x 3, ``transl`` (L, 3), ``betas`` (L, 10), in a
-gravity-aligned Y-up world at 30 fps (../shared/reference/estimation-and-cloud.md §3.3-3.4).
-``.pt`` files are read with ``torch`` (optional); ``.npz`` files with numpy, either with those
-keys at the top level or prefixed ``body_params_global.`` / ``body_params_global/``.
+GENMO's ``smpl_params.pt`` holds ``body_params_global`` (and ``body_params_incam``):
+``global_orient`` (L, 3) axis-angle, ``body_pose`` (L, 63) = 21 SMPL-X body joints x 3,
+``transl`` (L, 3), ``betas`` (L, 10), in a gravity-aligned Y-up world at 30 fps
+(../shared/reference/estimation-and-cloud.md §3.3-3.4); the in-camera set is in OpenCV camera
+coordinates (Y down, Z forward). Files are read by ``estimators.genmo_files`` (``.pt``, ``.npz``,
+``.npy``; never executing anything), shapes checked by ``estimators.genmo_arrays``. The arrays
+sit under the set's name as a nested dict, under prefixed keys (``body_params_global.body_pose``
+or ``body_params_global/body_pose``), or at the top level (a file holding one set).
 """
 
 from __future__ import annotations
 
+import enum
+import hashlib
+import math
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pydantic
 
-from estimators.errors import GenmoImportError, OptionalDependencyError
+from estimators.errors import GenmoErrorCode, GenmoImportError
+from estimators.genmo_arrays import genmo_arrays
+from estimators.genmo_files import read_genmo_file
+from estimators.package.config import PackageConfig
 from estimators.package.meta import (
     AxisConvention,
     BodyModel,
@@ -32,59 +42,93 @@ from estimators.package.meta import (
     RotationFormat,
     WilorHands,
 )
+from estimators.rotations import axis_angle_to_matrix, matrix_to_axis_angle, rot_x
 
 GENMO_FPS = 30.0
 GENMO_KEYS = ("global_orient", "body_pose", "transl", "betas")
-_GROUP = "body_params_global"
+Code = GenmoErrorCode
 
 
-def _to_numpy(value: Any, source: str, key: str) -> npt.NDArray[np.float32]:
-    if hasattr(value, "detach"):  # a torch tensor
-        value = value.detach().cpu().numpy()
-    try:
-        return np.asarray(value, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise GenmoImportError(source, f"{key} is not numeric: {exc}") from None
+class ParamSet(str, enum.Enum):
+    """Which of GENMO's parameter sets to import."""
+
+    GLOBAL = "global"
+    """``body_params_global``: gravity-aligned, Y up (the default)."""
+    INCAM = "incam"
+    """``body_params_incam``: OpenCV camera frame; turned Y-up by a 180° turn about X, which
+    assumes a level camera."""
+
+    @property
+    def group(self) -> str:
+        return f"body_params_{self.value}"
 
 
-def genmo_params_from_mapping(data: Mapping[str, Any], source: str) -> dict[str, Any]:
-    """Pick the ``body_params_global`` arrays out of a loaded GENMO result (nested or flat)."""
-    group = data.get(_GROUP)
+@dataclass(frozen=True)
+class GenmoSource:
+    """A GENMO file as read: the chosen set's raw arrays and the file's identity."""
+
+    params: dict[str, Any]
+    sha256_hex: str
+    name: str
+    """The file name (for messages and the derived package id)."""
+    param_set: ParamSet = ParamSet.GLOBAL
+
+
+def genmo_params_from_mapping(
+    data: Mapping[str, Any], source: str, param_set: ParamSet = ParamSet.GLOBAL
+) -> dict[str, Any]:
+    """Pick one parameter set's arrays out of a loaded GENMO result (nested, prefixed or flat)."""
+    group_name = param_set.group
+    group = data.get(group_name)
     if isinstance(group, Mapping):
         return {k: group[k] for k in GENMO_KEYS if k in group}
     out: dict[str, Any] = {}
     for key in GENMO_KEYS:
-        for name in (key, f"{_GROUP}.{key}", f"{_GROUP}/{key}"):
+        for name in (f"{group_name}.{key}", f"{group_name}/{key}", key):
             if name in data:
                 out[key] = data[name]
                 break
     if not out:
-        raise GenmoImportError(source, f"no {_GROUP} arrays found (keys: {sorted(data)[:10]})")
+        other = ParamSet.INCAM if param_set is ParamSet.GLOBAL else ParamSet.GLOBAL
+        has_other = any(str(k).startswith(other.group) for k in data)
+        extra = f" ({other.group} is there: --params {other.value})" if has_other else ""
+        raise GenmoImportError(
+            Code.MISSING_ARRAY,
+            source,
+            f"no {group_name} arrays{extra} (keys: {', '.join(sorted(data)[:8]) or 'none'})",
+        )
     return out
 
 
-def load_genmo_file(path: Path) -> dict[str, Any]:
-    """Read GENMO output from ``.pt`` (needs torch) or ``.npz``; returns the raw parameter map."""
-    source = str(path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as npz:
-                return genmo_params_from_mapping({k: npz[k] for k in npz.files}, source)
-        if suffix in (".pt", ".pth"):
-            try:
-                import torch  # type: ignore[import-not-found,unused-ignore]
-            except ImportError as exc:
-                raise OptionalDependencyError("torch", "reading GENMO .pt files") from exc
-            data = torch.load(path, map_location="cpu", weights_only=True)
-            if not isinstance(data, Mapping):
-                raise GenmoImportError(source, "the .pt file does not hold a dict")
-            return genmo_params_from_mapping(data, source)
-    except OSError as exc:
-        raise GenmoImportError(source, f"cannot read: {exc}") from None
-    except ValueError as exc:
-        raise GenmoImportError(source, f"cannot parse: {exc}") from None
-    raise GenmoImportError(source, "expected a .pt or .npz file")
+def load_genmo_file(path: Path, *, param_set: ParamSet = ParamSet.GLOBAL) -> GenmoSource:
+    """Read a GENMO result (``.pt``, ``.npz`` or ``.npy``) and pick ``param_set``'s arrays.
+
+    Raises:
+        GenmoImportError: unreadable, unsafe or damaged file, or no such parameter set.
+        OptionalDependencyError: a ``.pt`` file without torch.
+    """
+    top, data = read_genmo_file(path)
+    name = path.name or str(path)
+    params = genmo_params_from_mapping(top, name, param_set)
+    return GenmoSource(params, hashlib.sha256(data).hexdigest(), name, param_set)
+
+
+def derive_package_id(file_name: str, sha256_hex: str) -> str:
+    """``<file stem>-<first 10 hex of the file's SHA-256>``, within the package id alphabet."""
+    stem = Path(file_name).stem if file_name else ""
+    clean = re.sub(r"[^A-Za-z0-9._:-]+", "-", stem).strip(".-:") or "genmo"
+    return f"{clean[:100]}-{sha256_hex[:10]}"
+
+
+def check_fps(fps: float, source: str, config: PackageConfig | None = None) -> None:
+    """``fps`` must be a number inside the package limits (``BAD_FPS`` naming it otherwise)."""
+    cfg = config or PackageConfig()
+    if not (math.isfinite(fps) and cfg.min_fps <= fps <= cfg.max_fps):
+        raise GenmoImportError(
+            Code.BAD_FPS,
+            source,
+            f"fps {fps:g} must lie in {cfg.min_fps:g}..{cfg.max_fps:g} (GENMO writes 30)",
+        )
 
 
 def genmo_to_package(
@@ -97,43 +141,42 @@ def genmo_to_package(
     hands: WilorHands | HandStates | None = None,
     created_at: datetime | None = None,
     source: str = "genmo",
+    param_set: ParamSet = ParamSet.GLOBAL,
 ) -> MotionPackage:
-    """Build a motion package from GENMO ``body_params_global`` arrays.
+    """Build a motion package from one GENMO parameter set.
 
     Args:
-        params: ``global_orient`` (L, 3), ``body_pose`` (L, 63) or (L, 21, 3), ``transl``
-            (L, 3), optional ``betas`` (L, B) or (B,) (averaged over frames).
+        params: ``global_orient``, ``body_pose``, ``transl``, optional ``betas`` (shapes in
+            ``estimators.genmo_arrays``; checked exactly).
         package_id, task_instruction: metadata.
         camera_view: how the source video saw the person.
         fps: GENMO's rate (30 unless the caller resampled).
         hands: WiLoR output or hand states synchronised by frame index, or None.
         created_at: timestamp (now, UTC, by default).
-        source: a label for error messages.
+        source: a label for error messages (the file name).
+        param_set: which set ``params`` is (in-camera parameters are turned Y-up).
 
     Raises:
-        GenmoImportError: missing keys or inconsistent frame counts.
+        GenmoImportError: with a stable code for every way the arrays or metadata are wrong.
     """
-    for key in ("global_orient", "body_pose", "transl"):
-        if key not in params:
-            raise GenmoImportError(source, f"missing {key}")
-    orient = _to_numpy(params["global_orient"], source, "global_orient").reshape(-1, 3)
-    n = orient.shape[0]
-    pose = _to_numpy(params["body_pose"], source, "body_pose")
-    if pose.size != n * 63:
-        raise GenmoImportError(source, f"body_pose has {pose.size} values, want {n} x 63")
-    transl = _to_numpy(params["transl"], source, "transl")
-    if transl.shape != (n, 3):
-        raise GenmoImportError(source, f"transl shape {transl.shape}, want ({n}, 3)")
-    betas = None
-    if "betas" in params:
-        raw = _to_numpy(params["betas"], source, "betas")
-        betas = raw.reshape(-1, raw.shape[-1]).mean(axis=0) if raw.ndim > 1 else raw
+    check_fps(fps, source)
+    arrays = genmo_arrays(params, source)
+    n = arrays.n_frames
+    orient, transl = arrays.global_orient, arrays.transl
+    if param_set is ParamSet.INCAM:
+        flip = rot_x(math.pi)  # OpenCV camera (Y down, Z forward) -> Y up
+        orient = matrix_to_axis_angle(flip @ axis_angle_to_matrix(orient)).astype(np.float32)
+        transl = (transl.astype(np.float64) @ flip.T).astype(np.float32)
     try:
         meta = _genmo_meta(package_id, task_instruction, created_at, fps, n, camera_view, hands)
     except pydantic.ValidationError as exc:
-        raise GenmoImportError(source, f"bad metadata: {exc.errors()[0].get('msg')}") from None
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "metadata"
+        raise GenmoImportError(
+            Code.BAD_METADATA, source, f"{field}: {first.get('msg', 'invalid')}"
+        ) from None
     body = BodyMotion(
-        global_orient=orient, body_pose=pose.reshape(n, 21, 3), transl=transl, betas=betas
+        global_orient=orient, body_pose=arrays.body_pose, transl=transl, betas=arrays.betas
     )
     return MotionPackage(meta=meta, body=body, hands=hands)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from controller.embodiment.g1 import Q_MAX, Q_MIN
+from controller.embodiment.g1 import NUM_BODY_JOINTS, Q_MAX, Q_MIN
 from estimators.fk import local_rotations, root_local_joints, root_quat_robot_wxyz
 from estimators.g1_mapping import smpl_to_g1
 from estimators.hands.classifier import HandStateConfig
@@ -34,7 +34,9 @@ from estimators.resample import (
 )
 from estimators.rotations import matrix_to_quat, quat_make_continuous, quat_to_matrix
 from estimators.skeleton import CanonicalAdultSkeleton, Skeleton
-from estimators.track import TRACK_FPS, HandState, ReferenceTrack
+from estimators.track import NUM_SMPL_JOINTS, TRACK_FPS, HandState, ReferenceTrack
+
+F64 = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -77,17 +79,11 @@ def build_reference_track(
     # Everything is computed at the package rate, then resampled: rotations (the root) by slerp,
     # positions and joint angles linearly. Mapping 30 fps frames instead of 50 Hz ones is 40 %
     # cheaper, and between frames 33 ms apart slerp-then-FK and FK-then-lerp differ by < 1 mm.
-    local = local_rotations(package.body.global_orient, package.body.body_pose)
-    if cfg.smoothing.kind is not SmoothingKind.NONE:
-        quats = quat_make_continuous(matrix_to_quat(local), axis=0)
-        local = quat_to_matrix(smooth_quaternions(quats, cfg.smoothing, meta.fps))
+    joints_src, root_src, q_src = _source_features(package, skel, cfg)
     grid = resample_grid(meta.n_frames, meta.fps, TRACK_FPS)
-
-    joints_local = resample_linear(root_local_joints(local, skel), grid)
-    y_up = meta.axis_convention is AxisConvention.SMPL_Y_UP
-    root_src = quat_make_continuous(root_quat_robot_wxyz(local[:, 0], y_up=y_up), axis=0)
-    root_quat = resample_slerp(root_src, grid)
-    q_src = package.g1_q_ref if package.g1_q_ref is not None else smpl_to_g1(local, clamp=False)
+    joints_local = resample_linear(joints_src, grid)
+    del joints_src
+    root_quat = resample_slerp(quat_make_continuous(root_src, axis=0), grid)
     q_hw = np.clip(resample_linear(q_src, grid), Q_MIN, Q_MAX)
 
     states = np.ascontiguousarray(
@@ -101,3 +97,48 @@ def build_reference_track(
         root_quat_wxyz=root_quat,
         package_id=meta.package_id,
     )
+
+
+_CHUNK_FRAMES = 2048
+"""Source frames converted at a time: bounds the (chunk, 24, 3, 3) rotation temporaries, which
+for a whole 10-minute package would be ~30 MB each and several at once."""
+
+
+def _source_features(
+    package: MotionPackage, skeleton: Skeleton, config: TrackBuildConfig
+) -> tuple[F64, F64, F64]:
+    """Root-local joints ``(T, 24, 3)``, root quaternions ``(T, 4)`` and G1 angles ``(T, 29)``
+    (the package's own ``g1_q_ref`` when present, else mapped), all at the package rate."""
+    meta = package.meta
+    n = meta.n_frames
+    y_up = meta.axis_convention is AxisConvention.SMPL_Y_UP
+    smoothed = None
+    if config.smoothing.kind is not SmoothingKind.NONE:
+        # Smoothing runs along time, so it needs every frame's quaternions at once (4 numbers
+        # per joint instead of 9: the smaller whole-sequence form).
+        quats = np.empty((n, NUM_SMPL_JOINTS, 4))
+        for chunk in _chunks(n):
+            quats[chunk] = matrix_to_quat(_local(package, chunk))
+        smoothed = smooth_quaternions(
+            quat_make_continuous(quats, axis=0), config.smoothing, meta.fps
+        )
+        del quats
+    joints = np.empty((n, NUM_SMPL_JOINTS, 3))
+    root = np.empty((n, 4))
+    is_mapped = package.g1_q_ref is None
+    q = np.empty((n, NUM_BODY_JOINTS)) if is_mapped else np.asarray(package.g1_q_ref, np.float64)
+    for chunk in _chunks(n):
+        local = _local(package, chunk) if smoothed is None else quat_to_matrix(smoothed[chunk])
+        joints[chunk] = root_local_joints(local, skeleton)
+        root[chunk] = root_quat_robot_wxyz(local[:, 0], y_up=y_up)
+        if is_mapped:
+            q[chunk] = smpl_to_g1(local, clamp=False)
+    return joints, root, q
+
+
+def _chunks(n: int) -> list[slice]:
+    return [slice(start, min(start + _CHUNK_FRAMES, n)) for start in range(0, n, _CHUNK_FRAMES)]
+
+
+def _local(package: MotionPackage, chunk: slice) -> F64:
+    return local_rotations(package.body.global_orient[chunk], package.body.body_pose[chunk])

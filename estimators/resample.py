@@ -55,7 +55,13 @@ def resample_linear(values: npt.ArrayLike, grid: ResampleGrid) -> F64:
     """Linear interpolation of ``(T, ...)`` values onto the grid -> ``(N, ...)``."""
     v = np.asarray(values, dtype=np.float64)
     a = grid.alpha.reshape((-1,) + (1,) * (v.ndim - 1))
-    return v[grid.lower] * (1.0 - a) + v[grid.upper] * a
+    # In place: two output-sized arrays at most (a 10-minute track's joints are 17 MB each).
+    out = v[grid.lower]
+    out *= 1.0 - a
+    upper = v[grid.upper]
+    upper *= a
+    out += upper
+    return out
 
 
 def resample_slerp(quat_wxyz: npt.ArrayLike, grid: ResampleGrid) -> F64:

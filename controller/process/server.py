@@ -20,7 +20,7 @@ import zmq
 from controller.estop_latch import EstopOrigin, ResetRequester
 from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, STATUS_SOCKET, endpoint
 from controller.ipc.wire import WireError, decode_array, decode_track, pack, unpack
-from controller.loop import ControlLoop
+from controller.loop import ControlLoop, TrackPhase
 from controller.robot.base import robot_diagnostics
 from controller.safety import Cause, Mode
 from controller.streaming import StreamTrack
@@ -284,7 +284,11 @@ class ControlServer:
     # ---------------------------------------------------------------- publishing
     def _after_tick(self) -> None:
         loop = self._loop
-        if loop.supervisor.mode is Mode.TRACK and loop.track is not None:
+        if (
+            loop.supervisor.mode is Mode.TRACK
+            and loop.track is not None
+            and (loop.phase is TrackPhase.PLAY)
+        ):
             np.subtract(loop.state.q, loop.track.q_hw[loop.frame], out=self._err)
             self._sq_err_sum += float(np.dot(self._err, self._err))
             self._sq_err_count += 1
@@ -348,6 +352,7 @@ class ControlServer:
             "loaded_package": track.package_id if track is not None else None,
             "track_frame": loop.frame if sup.mode is Mode.TRACK else -1,
             "track_frames": track.n_frames if track is not None else 0,
+            "track_phase": loop.phase.name if sup.mode is Mode.TRACK else "IDLE",
             "is_paused": self._paused_frame >= 0,
             "ticks": loop.ticks,
             "state_age_ms": (loop.clock.now_ns() - loop.state.stamp_ns) * 1e-6

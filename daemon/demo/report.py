@@ -49,6 +49,8 @@ def build_report(run: DemoRun) -> dict[str, Any]:
         "wall_s": run.wall_s,
         "realtime_factor": duration_s / run.wall_s if run.wall_s > 0 else None,
         "tracking_rms_rad": rec.tracking_rms_rad(),
+        "blends": rec.blends(loop.config.period_s),
+        "track_start_max_step_rad": rec.track_start_max_step_rad(),
         "tracking_rms_per_joint_rad": {
             name: float(v) for name, v in zip(g1.BODY_JOINT_NAMES, per_joint, strict=True)
         },
@@ -72,9 +74,12 @@ def build_report(run: DemoRun) -> dict[str, Any]:
     }
 
 
-def write_report(run: DemoRun, out_dir: Path) -> dict[str, Any]:
+def write_report(
+    run: DemoRun, out_dir: Path, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``report.json`` (``build_report`` plus ``extra``) and the PNG plots in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = build_report(run)
+    report = {**build_report(run), **(extra or {})}
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     _plot_tracking(run, out_dir / "tracking.png")
     _plot_timing(run, out_dir / "timing.png", report["timing"]["basis"])
@@ -97,9 +102,16 @@ def _plot_tracking(run: DemoRun, path: Path) -> None:
         ax.plot(t, rec.q[: rec.count, j], lw=1.0, ls="--", label="measured")
         ax.set_ylabel(f"{name}\n[rad]", fontsize=8)
         ax.grid(alpha=0.3)
+    for blend in rec.blends(run.stack.loop.config.period_s):
+        is_in = blend["kind"] == "blend_in"
+        start, width = float(blend["start_s"]), float(blend["duration_s"])
+        for ax in axes:
+            ax.axvspan(start, start + width, color="C2" if is_in else "C1", alpha=0.15, lw=0)
+        axes[0].annotate("blend-in" if is_in else "blend-out", (start, 1.0),
+                         xycoords=("data", "axes fraction"), va="bottom", fontsize=7)  # fmt: skip
     axes[0].legend(loc="upper right", fontsize=8)
     axes[-1].set_xlabel("time [s]")
-    fig.suptitle("Tracked vs reference (reference shown during TRACK)")
+    fig.suptitle("Tracked vs reference (reference while playing; shaded: blends)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

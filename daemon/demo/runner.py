@@ -7,7 +7,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from controller.assembly import ControlStack, StackConfig
+from controller.blend import blend_duration_s
+from controller.embodiment import g1
 from controller.robot.model_source import ModelSource
 from controller.robot.unitree_config import UnitreeDdsConfig
 from controller.robot_assembly import RobotStack, build_control_stack
@@ -57,6 +61,9 @@ def run_demo(
     period_s = config.loop.period_s
     total_s = _PASSIVE_S + config.supervisor.ramp_time_s + _SETTLE_HOLD_S
     total_s += track.duration_s + _FINAL_HOLD_S
+    # Blends in from the standing pose and back out to it: sized like the loop will size them.
+    for pose in (track.q_hw[0], track.q_hw[-1]):
+        total_s += blend_duration_s(float(np.abs(pose - g1.Q_DEFAULT).max()), config.loop.blend)
     capacity = int(total_s / period_s) + 50
     recorder = DemoRecorder(capacity)
     stack = build_control_stack(

@@ -39,11 +39,22 @@ def hand_states_from_wilor(
     hands: WilorHands, fps: float, config: HandStateConfig
 ) -> npt.NDArray[np.int8]:
     """``(T, 2)`` ``HandState`` codes; invalid or low-confidence frames hold the last state."""
-    features = hand_features(hands.hand_pose, hands.keypoints)
-    scores = closure_score(features)
+    n = int(hands.valid.shape[0])
+    scores = np.empty(np.shape(hands.valid), dtype=np.float64)
+    size = np.empty_like(scores)
+    # Features per chunk of frames: their float64 temporaries for a whole 10-minute package
+    # would take ~100 MB; the per-frame results are all the classifier needs.
+    for start in range(0, n, _CHUNK_FRAMES):
+        chunk = slice(start, min(start + _CHUNK_FRAMES, n))
+        features = hand_features(hands.hand_pose[chunk], hands.keypoints[chunk])
+        scores[chunk] = closure_score(features)
+        size[chunk] = features.hand_size
     usable = (
         (np.asarray(hands.valid) > 0)
         & (np.asarray(hands.confidence, dtype=np.float64) >= config.min_confidence)
-        & (features.hand_size > MIN_HAND_SIZE_M)
+        & (size > MIN_HAND_SIZE_M)
     )
     return classify_hand_states(scores, usable, fps, config)
+
+
+_CHUNK_FRAMES = 2048

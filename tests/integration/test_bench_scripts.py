@@ -64,3 +64,21 @@ def test_bench_dds_prints_every_figure_the_issue_names() -> None:
     assert keys <= set(data)
     assert data["roundtrip_samples"] > 0
     assert data["runs"]["250"]["final_mode"] == "TRACK", "measured while tracking"
+
+
+def test_bench_packages_reports_the_ten_minute_track_build() -> None:
+    """The 10-minute figures sit beside the 60-second ones (values are not asserted)."""
+    script = str(ROOT / "scripts" / "bench_packages.py")
+    result = subprocess.run(
+        [sys.executable, script, "--duration", "5", "--repeats", "1", "--repeats-10min", "1",
+         "--no-checks", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )  # fmt: skip
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"bytes", "decode_validate_ms", "precompute_ms", "total_ms", "hand_us_per_frame",
+            "track_build_s_10min", "track_build_peak_mb_10min"} <= set(data)  # fmt: skip
+    assert data["track_build_s_10min"] > 0.0
+    assert data["track_build_peak_mb_10min"] > 0.0

@@ -15,6 +15,7 @@ import pytest
 
 from controller.assembly import ControlStack, StackConfig, build_sim_stack
 from controller.embodiment import g1
+from controller.loop import TrackPhase
 from controller.remote import RemoteKey
 from controller.robot.model_source import ModelKind, ModelSource, resolve_model
 from controller.robot.mujoco_backend import SimConfig, SimMode
@@ -83,15 +84,15 @@ def test_pd_tracker_follows_a_half_hertz_elbow_sine(source: ModelSource, tmp_pat
     previous = [-1]
 
     def observe(_: object) -> None:  # the state of tick k answers the command of tick k-1
-        if stack.supervisor.mode is Mode.TRACK:
-            if previous[0] >= 0:
-                errors.append(loop.state.q[elbow] - track.q_hw[previous[0], elbow])
-            previous[0] = loop.frame
+        if previous[0] >= 0:
+            errors.append(loop.state.q[elbow] - track.q_hw[previous[0], elbow])
+        is_playing = stack.supervisor.mode is Mode.TRACK and loop.phase is TrackPhase.PLAY
+        previous[0] = loop.frame if is_playing else -1
 
     loop.observer = observe
-    loop.run(max_ticks=track.n_frames + 5)
+    loop.run(max_ticks=track.n_frames + 5 + 50)  # the blend back to the default pose: < 1 s
     assert stack.supervisor.mode is Mode.HOLD
-    assert len(errors) == track.n_frames - 1
+    assert len(errors) == track.n_frames  # every frame's command, answered one tick later
     rms = float(np.sqrt(np.mean(np.square(errors))))
     assert rms < 0.05
     stack.close()
@@ -155,5 +156,8 @@ def test_demo_command_writes_a_report_and_plots(tmp_path: Path) -> None:
     assert set(report["timing"]) >= {"p50_ms", "p99_ms", "max_ms", "misses"}
     modes = [m["mode"] for m in report["modes"]]
     assert modes == ["PASSIVE", "RAMP", "HOLD", "TRACK", "HOLD"]
+    # The built-in motion starts and ends at the standing pose: nothing to blend, no jump.
+    assert report["blends"] == []
+    assert report["track_start_max_step_rad"] <= 0.05
     for name in ("tracking.png", "timing.png", "modes.png", "hands.png"):
         assert (out / name).stat().st_size > 10_000

@@ -139,3 +139,11 @@ def test_config_check_masks_secrets_but_not_where_they_live() -> None:
     assert out["curve"]["public_key"] == "pub"
     assert out["api_token"] == "***"
     assert "hunter2" not in json.dumps(out)
+
+
+def test_blend_limits_are_configured_under_loop_blend(tmp_path: Path) -> None:
+    path = write(tmp_path, "[loop.blend]\nmax_velocity_rad_s = 1.5\nis_blend_out_enabled = false\n")
+    blend = load_config(path).loop.blend
+    assert (blend.max_velocity_rad_s, blend.is_blend_out_enabled) == (1.5, False)
+    with pytest.raises(ConfigError, match=r"loop\.blend"):
+        load_config(write(tmp_path, "[loop.blend]\nmax_acceleration_rad_s2 = 0\n"))

@@ -1,9 +1,10 @@
 """``PackageLibrary``: validation answers, durable storage, tracks with feed-forward.
 
 Real: the package codec and validation (estimators.package), Ed25519 signing, the reference
-track builder, MuJoCo inverse dynamics on the built-in G1 model, the on-disk store in tmp_path.
-Faked: the motion content is the procedural demo motion (no GENMO output exists here); the
-pinned set is a plain set standing in for the control process's loaded package.
+track builder, the joint-speed and MuJoCo self-collision checks and inverse dynamics on the
+built-in G1 model, the on-disk store in tmp_path. Faked: the motion content is the procedural
+demo motion or GENMO-like motion written by the test (no GENMO output exists here); the pinned
+set is a plain set standing in for the control process's loaded package.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from typing import Any, TypeVar
 import numpy as np
 import pytest
 
+from controller.collision_fix import CollisionConfig
 from controller.dynamics import FeedforwardJoints, inverse_dynamics_track
+from controller.embodiment import g1
 from daemon.motion_library import IngestResult, MotionLibrary, UnknownPackageError
 from daemon.package_library import PackageLibrary, PackageLibraryConfig
 from daemon.package_store import PackageStore, PackageStoreConfig
 from estimators.demo_motion import make_demo_motion
 from estimators.errors import PackageRejectedError
+from estimators.genmo import genmo_to_package
 from estimators.package import (
     HandsFormat,
     MotionPackage,
@@ -32,6 +36,7 @@ from estimators.package import (
     generate_signing_key,
     public_key_bytes,
 )
+from tests.support.genmo_files import genmo_arrays, hanging_arms
 
 T = TypeVar("T")
 DURATION_S = 1.5
@@ -74,7 +79,9 @@ def test_package_library_satisfies_the_motion_library_protocol(tmp_path: Path) -
 def test_demo_package_is_accepted_stored_and_tracked_with_feedforward(tmp_path: Path) -> None:
     library = make_library(tmp_path)
     result = run(library.submit(wire(), source="test"))
-    assert result == IngestResult(accepted=True, package_id="demo-pick-box")
+    assert (result.accepted, result.package_id) == (True, "demo-pick-box")
+    # The demo's hands hang by the hips while it walks: the answer says what was changed.
+    assert "self-collision corrected" in result.detail
     assert library.package_ids() == ["demo-pick-box"]
     track = run(library.track("demo-pick-box"))
     assert track.package_id == "demo-pick-box"
@@ -116,7 +123,7 @@ def test_precompute_runs_off_the_event_loop_thread(
         threads.append(threading.get_ident())
         return inverse_dynamics_track(*args, **kwargs)
 
-    monkeypatch.setattr("daemon.package_library.inverse_dynamics_track", recording)
+    monkeypatch.setattr("daemon.track_prep.inverse_dynamics_track", recording)
     library = make_library(tmp_path, cache_tracks=0)
     run(library.submit(wire(), source="test"))
     run(library.track("demo-pick-box"))
@@ -223,3 +230,35 @@ def test_a_package_damaged_on_disk_is_refused_at_load(tmp_path: Path) -> None:
     with pytest.raises(PackageRejectedError) as caught:
         run(library.track("demo-pick-box"))
     assert caught.value.code.value == "digest_mismatch"
+
+
+def genmo_wire(arrays: dict[str, np.ndarray], package_id: str = "genmo-1") -> bytes:
+    return encode_package(genmo_to_package(arrays, package_id=package_id, task_instruction=""))
+
+
+def test_a_pose_jump_is_refused_at_upload_naming_frame_joint_and_speed(tmp_path: Path) -> None:
+    """A jump every 4 s used to pass upload and trip the supervisor (DAMP) while moving."""
+    data = genmo_wire(genmo_arrays(300, jump_every_s=4.0))
+    result = rejected_and_nothing_stored(make_library(tmp_path), data)
+    assert (result.code, result.field) == ("joint_velocity", "arrays.body_pose[120]")
+    assert "right_shoulder_pitch_joint" in result.detail
+    speed = float(result.detail.split(" moves at ")[1].split(" rad/s")[0])
+    assert speed > 7.5
+
+
+def test_hanging_arms_are_corrected_at_upload_and_the_track_keeps_clear(tmp_path: Path) -> None:
+    library = make_library(tmp_path)
+    result = run(library.submit(genmo_wire(hanging_arms(60)), source="test"))
+    assert result.accepted
+    assert "self-collision corrected: left arm roll" in result.detail
+    track = run(library.track("genmo-1"))
+    roll = track.q_hw[:, g1.joint_index("left_shoulder_roll")]
+    assert roll.min() > 0.15, "rolled outward, away from the hip"
+
+
+def test_a_collision_no_small_change_clears_is_refused(tmp_path: Path) -> None:
+    library = make_library(tmp_path, collision=CollisionConfig(max_correction_deg=3.0))
+    result = rejected_and_nothing_stored(library, genmo_wire(hanging_arms(60)))
+    assert result.code == "self_collision"
+    assert result.field.startswith("track[")
+    assert "hip" in result.detail

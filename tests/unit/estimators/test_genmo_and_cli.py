@@ -1,8 +1,9 @@
 """GENMO import and the ``package from-genmo`` / ``package inspect`` command line.
 
-Real: the importer, the package codec, argparse wiring and the command functions, files in
-``tmp_path``; torch for ``.pt`` files when installed. Faked: GENMO's output (random SMPL-X
-parameters in GENMO's layout; the GENMO model cannot run here).
+Real: the importer, the package codec, argparse wiring and the command functions, the upload
+checks with MuJoCo on the built-in model, files in ``tmp_path``; torch for ``.pt`` files when
+installed. Faked: GENMO's output (smooth SMPL-X motion in GENMO's layout written by the test,
+``tests.support.genmo_files``; the GENMO model cannot run here).
 """
 
 from __future__ import annotations
@@ -25,23 +26,24 @@ from estimators.package import (
     generate_signing_key,
 )
 from estimators.package.signing import public_key_bytes
+from tests.support.genmo_files import genmo_arrays
 
 N = 45
 
 
 def _genmo_arrays(seed: int = 0) -> dict[str, np.ndarray]:
+    arrays = genmo_arrays(N)
     rng = np.random.default_rng(seed)
-    return {
-        "global_orient": rng.normal(0.0, 0.3, (N, 3)).astype(np.float32),
-        "body_pose": rng.normal(0.0, 0.2, (N, 63)).astype(np.float32),
-        "transl": rng.normal(0.0, 0.5, (N, 3)).astype(np.float32),
-        "betas": rng.normal(0.0, 1.0, (N, 10)).astype(np.float32),
-    }
+    arrays["transl"] = arrays["transl"] + rng.normal(0.0, 0.01, (N, 3)).astype(np.float32)
+    arrays["betas"] = rng.normal(0.0, 1.0, (N, 10)).astype(np.float32)
+    return arrays
 
 
 def _run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="exoactor-edge")
     add_package_commands(parser.add_subparsers(dest="command", required=True))
+    if argv[:2] in (["package", "from-genmo"], ["package", "inspect"]):
+        argv = [*argv, "--builtin-model"]  # the fast model: these tests are about the files
     args = parser.parse_args(argv)
     return int(args.func(args))
 
@@ -62,7 +64,7 @@ def test_genmo_arrays_become_a_valid_y_up_package() -> None:
 def test_npz_with_flat_or_prefixed_keys(tmp_path: Path, prefix: str) -> None:
     path = tmp_path / "smpl_params.npz"
     np.savez(path, **{prefix + k: v for k, v in _genmo_arrays().items()})  # type: ignore[arg-type]
-    params = load_genmo_file(path)
+    params = load_genmo_file(path).params
     np.testing.assert_array_equal(params["body_pose"], _genmo_arrays()["body_pose"])
 
 
@@ -73,7 +75,7 @@ def test_pt_file_as_genmo_writes_it(tmp_path: Path) -> None:
     path = tmp_path / "smpl_params.pt"
     group = {k: torch.from_numpy(v) for k, v in _genmo_arrays().items()}
     torch.save({"body_params_global": group, "K_fullimg": torch.eye(3)}, path)
-    params = load_genmo_file(path)
+    params = load_genmo_file(path).params
     package = genmo_to_package(params, package_id="pt-1", task_instruction="")
     np.testing.assert_allclose(package.body.global_orient, _genmo_arrays()["global_orient"])
 
