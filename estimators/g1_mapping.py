@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from controller.embodiment.g1 import NUM_BODY_JOINTS, Q_MAX, Q_MIN, joint_index
-from estimators.joint_decomposition import decompose_three_axes, hinge_angle
+from estimators.joint_decomposition import decompose_many, hinge_angle
 from estimators.rotations import axis_rotation, rot_x, rot_y
 from estimators.smpl import NUM_JOINTS, SMPL_TO_ROBOT, joint
 
@@ -76,42 +76,72 @@ def _transpose(r: F64) -> F64:
     return np.swapaxes(r, -1, -2)
 
 
-def _map_leg(rob: F64, side: str, q: F64) -> None:
+_GROUP_FIRST_JOINTS: list[tuple[str, ...]] = [("waist_yaw", "waist_roll", "waist_pitch")]
+for _side in ("left", "right"):
+    _GROUP_FIRST_JOINTS += [
+        tuple(f"{_side}_hip_{n}" for n in ("pitch", "roll", "yaw")),
+        (f"{_side}_ankle_pitch", f"{_side}_ankle_roll"),
+        tuple(f"{_side}_shoulder_{n}" for n in ("pitch", "roll", "yaw")),
+        tuple(f"{_side}_wrist_{n}" for n in ("roll", "pitch", "yaw")),
+    ]
+
+
+def _group_tables() -> tuple[list[list[int]], F64, F64, F64]:
+    """Joint indices, axes ``(K, 3, 3)`` and limits ``(K, 3)`` of the nine three-axis groups.
+
+    Order: waist, then per side (left, right) hip, ankle, shoulder, wrist. The ankle's third
+    (yaw) angle has no G1 joint: its range is free so it does not bias the choice.
+    """
+    hip_tilt = rot_y(HIP_ROLL_LINK_TILT_RAD)
+    axes = [(_Z, _X, _Y)]
+    for side in (1.0, -1.0):
+        pitch_axis = rot_x(side * SHOULDER_PITCH_LINK_TILT_RAD) @ _Y
+        axes += [(_Y, hip_tilt @ _X, hip_tilt @ _Z), (_Y, _X, _Z), (pitch_axis, _X, _Z),
+                 (_X, _Y, _Z)]  # fmt: skip
+    indices, lows, highs = [], [], []
+    for names in _GROUP_FIRST_JOINTS:
+        idx, lo, hi = _limits(names)
+        if len(idx) == 2:
+            lo, hi = np.append(lo, -np.pi), np.append(hi, np.pi)
+        indices.append(idx)
+        lows.append(lo)
+        highs.append(hi)
+    return indices, np.array(axes, dtype=np.float64), np.array(lows), np.array(highs)
+
+
+_GROUP_INDICES, _GROUP_AXES, _GROUP_LO, _GROUP_HI = _group_tables()
+
+
+def _leg_rotations(rob: F64, side: str, q: F64) -> tuple[F64, F64]:
+    """The hip's rotation and the ankle's (after the knee hinge); writes the knee angle."""
     hip, knee, ankle = (joint(f"{side}_{n}") for n in ("hip", "knee", "ankle"))
-    tilt = rot_y(HIP_ROLL_LINK_TILT_RAD)
-    idx, lo, hi = _limits(tuple(f"{side}_hip_{n}" for n in ("pitch", "roll", "yaw")))
-    q[:, idx] = decompose_three_axes(rob[:, hip], (_Y, tilt @ _X, tilt @ _Z), lo, hi)
     knee_rot = rob[:, knee]
     q_knee = hinge_angle(knee_rot, _Y, -_Z)
     q[:, joint_index(f"{side}_knee")] = q_knee
     rest = _transpose(axis_rotation(_Y, q_knee)) @ knee_rot @ rob[:, ankle]
-    idx, lo, hi = _limits((f"{side}_ankle_pitch", f"{side}_ankle_roll"))
-    # The third (yaw) angle has no G1 joint: free range so it does not bias the choice.
-    lo3, hi3 = np.append(lo, -np.pi), np.append(hi, np.pi)
-    q[:, idx] = decompose_three_axes(rest, (_Y, _X, _Z), lo3, hi3)[:, :2]
+    return rob[:, hip], rest
 
 
-def _map_arm(rob: F64, side: str, q: F64) -> None:
+def _arm_rotations(rob: F64, side: str, q: F64) -> tuple[F64, F64]:
+    """The upper arm's rotation and the hand's (after the elbow hinge); writes the elbow."""
     s = 1.0 if side == "left" else -1.0
     collar, shoulder, elbow, wrist = (
         joint(f"{side}_{n}") for n in ("collar", "shoulder", "elbow", "wrist")
     )
     arm_off, fore_off = ARM_REST_OFFSET[s], FOREARM_REST_OFFSET[s]
     upper = rob[:, collar] @ rob[:, shoulder] @ arm_off
-    pitch_axis = rot_x(s * SHOULDER_PITCH_LINK_TILT_RAD) @ _Y
-    idx, lo, hi = _limits(tuple(f"{side}_shoulder_{n}" for n in ("pitch", "roll", "yaw")))
-    q[:, idx] = decompose_three_axes(upper, (pitch_axis, _X, _Z), lo, hi)
     elbow_rot = arm_off.T @ rob[:, elbow] @ fore_off
     q_elbow = hinge_angle(elbow_rot, _Y, _X)
     q[:, joint_index(f"{side}_elbow")] = q_elbow
     hand = _transpose(axis_rotation(_Y, q_elbow)) @ arm_off.T @ rob[:, elbow] @ rob[:, wrist]
-    hand = hand @ fore_off
-    idx, lo, hi = _limits(tuple(f"{side}_wrist_{n}" for n in ("roll", "pitch", "yaw")))
-    q[:, idx] = decompose_three_axes(hand, (_X, _Y, _Z), lo, hi)
+    return upper, hand @ fore_off
 
 
 def smpl_to_g1(local_rotmats: npt.ArrayLike, *, clamp: bool = True) -> F64:
     """Map SMPL local joint rotations to G1 joint angles.
+
+    The two hinges (knees, elbows) are solved first; the nine three-axis groups (waist, hips,
+    ankles, shoulders, wrists) are then split in one batched pass (``decompose_many``).
 
     Args:
         local_rotmats: ``(T, 24, 3, 3)`` SMPL local rotations (SMPL body frame; joint 0, the
@@ -126,12 +156,13 @@ def smpl_to_g1(local_rotmats: npt.ArrayLike, *, clamp: bool = True) -> F64:
         raise ValueError(f"local_rotmats shape {local.shape}, want (T, 24, 3, 3)")
     rob = to_robot_frame(local)
     q = np.zeros((local.shape[0], NUM_BODY_JOINTS), dtype=np.float64)
-    spine = rob[:, joint("spine1")] @ rob[:, joint("spine2")] @ rob[:, joint("spine3")]
-    idx, lo, hi = _limits(("waist_yaw", "waist_roll", "waist_pitch"))
-    q[:, idx] = decompose_three_axes(spine, (_Z, _X, _Y), lo, hi)
+    groups = [rob[:, joint("spine1")] @ rob[:, joint("spine2")] @ rob[:, joint("spine3")]]
     for side in ("left", "right"):
-        _map_leg(rob, side, q)
-        _map_arm(rob, side, q)
+        groups.extend(_leg_rotations(rob, side, q))
+        groups.extend(_arm_rotations(rob, side, q))
+    angles = decompose_many(np.stack(groups), _GROUP_AXES, _GROUP_LO, _GROUP_HI)
+    for idx, group_angles in zip(_GROUP_INDICES, angles, strict=True):
+        q[:, idx] = group_angles[:, : len(idx)]
     if clamp:
         np.clip(q, Q_MIN, Q_MAX, out=q)
     return q

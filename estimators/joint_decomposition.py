@@ -20,6 +20,23 @@ def _wrap(angle: F64) -> F64:
     return (angle + np.pi) % (2.0 * np.pi) - np.pi
 
 
+def _cross(a: F64, b: F64) -> F64:
+    """``np.cross`` for (..., 3) arrays without its axis bookkeeping, which dominates the small
+    batches a stream maps (a few frames per message)."""
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    np.subtract(a1 * b2, a2 * b1, out=out[..., 0])
+    np.subtract(a2 * b0, a0 * b2, out=out[..., 1])
+    np.subtract(a0 * b1, a1 * b0, out=out[..., 2])
+    return out
+
+
+def _dot(a: F64, b: F64) -> F64:
+    """Row-wise dot product over the last axis (broadcasting)."""
+    return np.einsum("...i,...i->...", a, b)
+
+
 def _unit_perpendicular(axis: F64) -> F64:
     trial = np.array([1.0, 0.0, 0.0]) if abs(axis[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
     u = trial - axis * float(axis @ trial)
@@ -45,15 +62,15 @@ def hinge_angle(rot: npt.ArrayLike, axis: npt.ArrayLike, reference: npt.ArrayLik
     a = np.asarray(axis, dtype=np.float64)
     u = np.asarray(reference, dtype=np.float64)
     moved = r @ u
-    return np.arctan2(np.cross(u, moved) @ a, moved @ u)
+    return np.arctan2(_cross(u, moved) @ a, moved @ u)
 
 
 def _angle_about(axis: F64, start: F64, end: F64) -> F64:
     """Rotation angle about ``axis`` taking the projection of ``start`` to that of ``end``."""
-    along_start = start @ axis
-    along_end = end @ axis
-    sin_term = np.cross(start, end) @ axis
-    cos_term = np.sum(start * end, axis=-1) - along_start * along_end
+    along_start = _dot(start, axis)
+    along_end = _dot(end, axis)
+    sin_term = _dot(_cross(start, end), axis)
+    cos_term = _dot(start, end) - along_start * along_end
     return np.asarray(np.arctan2(sin_term, cos_term), dtype=np.float64)
 
 
@@ -77,31 +94,52 @@ def decompose_three_axes(
         ``(T, 3)`` angles in ``(-pi, pi]`` (rad).
     """
     r = np.asarray(rot, dtype=np.float64)
-    n1, n2, n3 = (np.asarray(a, dtype=np.float64) for a in axes)
-    if abs(n1 @ n2) > 1e-6 or abs(n2 @ n3) > 1e-6:
-        raise ValueError("decompose_three_axes needs n1 ⊥ n2 and n2 ⊥ n3")
+    stacked = np.stack([np.asarray(a, dtype=np.float64) for a in axes])
     lo = np.asarray(lower, dtype=np.float64)
     hi = np.asarray(upper, dtype=np.float64)
-    lam = np.arctan2(n1 @ np.cross(n2, n3), n1 @ n3)
-    target = r @ n3  # (T, 3): where n3 ends up; Rot(n1, a) Rot(n2, b) n3 must equal it.
-    spread = np.arccos(np.clip(target @ n1, -1.0, 1.0))
-    u3 = _unit_perpendicular(n3)
-    moved_u3 = r @ u3
-    first, cost_first = _branch((n1, n2, n3), lam + spread, target, u3, moved_u3, lo, hi)
-    second, cost_second = _branch((n1, n2, n3), lam - spread, target, u3, moved_u3, lo, hi)
-    return np.where((cost_second < cost_first)[:, None], second, first)
+    return decompose_many(r[None], stacked[None], lo[None], hi[None])[0]
+
+
+def decompose_many(rot: F64, axes: F64, lower: F64, upper: F64) -> F64:
+    """``decompose_three_axes`` for K joint groups at once, each with its own axes and limits.
+
+    One pass over all groups costs about what one group costs alone: the work is a fixed number
+    of array operations, so mapping a few frames is dominated by their count, not their size.
+
+    Args:
+        rot: ``(K, T, 3, 3)`` rotations of each group.
+        axes: ``(K, 3, 3)``: row ``i`` of group ``k`` is its unit axis ``n_{i+1}``.
+        lower, upper: ``(K, 3)`` joint limits used to choose between the two solutions (rad).
+
+    Returns:
+        ``(K, T, 3)`` angles in ``(-pi, pi]`` (rad).
+    """
+    n1, n2, n3 = axes[:, None, 0], axes[:, None, 1], axes[:, None, 2]  # (K, 1, 3) each
+    if np.any(np.abs(_dot(n1, n2)) > 1e-6) or np.any(np.abs(_dot(n2, n3)) > 1e-6):
+        raise ValueError("decompose_three_axes needs n1 ⊥ n2 and n2 ⊥ n3")
+    n2_x_n3 = _cross(n2, n3)
+    lam = np.arctan2(_dot(n1, n2_x_n3), _dot(n1, n3))  # (K, 1)
+    target = (rot @ n3[..., None])[..., 0]  # (K, T, 3): where n3 ends up
+    spread = np.arccos(np.clip(_dot(target, n1), -1.0, 1.0))
+    u3 = np.stack([_unit_perpendicular(axis) for axis in axes[:, 2]])[:, None]  # (K, 1, 3)
+    moved_u3 = (rot @ u3[..., None])[..., 0]
+    lo, hi = lower[:, None], upper[:, None]
+    frame = (n1, n2, n3, n2_x_n3)
+    first, cost_first = _branch(frame, lam + spread, target, u3, moved_u3, lo, hi)
+    second, cost_second = _branch(frame, lam - spread, target, u3, moved_u3, lo, hi)
+    return np.where((cost_second < cost_first)[..., None], second, first)
 
 
 def _rotate(axis: F64, angle: F64, v: F64) -> F64:
-    """Rodrigues on vectors: ``Rot(axis, angle) @ v`` for ``(T,)`` angles and ``(T, 3)`` v."""
-    c = np.cos(angle)[:, None]
-    s = np.sin(angle)[:, None]
-    along = (v @ axis)[:, None]
-    return v * c + np.cross(axis, v) * s + axis * (along * (1.0 - c))
+    """Rodrigues on vectors: ``Rot(axis, angle) @ v`` for ``(..., T)`` angles and ``v``."""
+    c = np.cos(angle)[..., None]
+    s = np.sin(angle)[..., None]
+    along = _dot(v, axis)[..., None]
+    return v * c + _cross(axis, v) * s + axis * (along * (1.0 - c))
 
 
 def _branch(
-    axes: tuple[F64, F64, F64],
+    frame: tuple[F64, F64, F64, F64],
     middle: F64,
     target: F64,
     u3: F64,
@@ -114,9 +152,9 @@ def _branch(
     Works on vectors only: ``v = Rot(n2, b) n3`` fixes ``a``; ``Rot(n2, -b) Rot(n1, -a) R u3 =
     Rot(n3, c) u3`` fixes ``c``.
     """
-    n1, n2, n3 = axes
+    n1, n2, n3, n2_x_n3 = frame
     b = _wrap(middle)
-    v = np.cos(b)[:, None] * n3 + np.sin(b)[:, None] * np.cross(n2, n3)
+    v = np.cos(b)[..., None] * n3 + np.sin(b)[..., None] * n2_x_n3
     a = _angle_about(n1, v, target)
     residual_u3 = _rotate(n2, -b, _rotate(n1, -a, moved_u3))
     c = _angle_about(n3, np.broadcast_to(u3, v.shape), residual_u3)
