@@ -34,7 +34,8 @@ def _cross(a: F64, b: F64) -> F64:
 
 def _dot(a: F64, b: F64) -> F64:
     """Row-wise dot product over the last axis (broadcasting)."""
-    return np.einsum("...i,...i->...", a, b)
+    out: F64 = np.einsum("...i,...i->...", a, b)
+    return out
 
 
 def _unit_perpendicular(axis: F64) -> F64:
@@ -97,7 +98,8 @@ def decompose_three_axes(
     stacked = np.stack([np.asarray(a, dtype=np.float64) for a in axes])
     lo = np.asarray(lower, dtype=np.float64)
     hi = np.asarray(upper, dtype=np.float64)
-    return decompose_many(r[None], stacked[None], lo[None], hi[None])[0]
+    angles: F64 = decompose_many(r[None], stacked[None], lo[None], hi[None])[0]
+    return angles
 
 
 def decompose_many(rot: F64, axes: F64, lower: F64, upper: F64) -> F64:
