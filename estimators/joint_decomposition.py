@@ -20,7 +20,7 @@ def _wrap(angle: F64) -> F64:
     return (angle + np.pi) % (2.0 * np.pi) - np.pi
 
 
-def _cross(a: F64, b: F64) -> F64:
+def cross3(a: F64, b: F64) -> F64:
     """``np.cross`` for (..., 3) arrays without its axis bookkeeping, which dominates the small
     batches a stream maps (a few frames per message)."""
     a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
@@ -63,14 +63,14 @@ def hinge_angle(rot: npt.ArrayLike, axis: npt.ArrayLike, reference: npt.ArrayLik
     a = np.asarray(axis, dtype=np.float64)
     u = np.asarray(reference, dtype=np.float64)
     moved = r @ u
-    return np.arctan2(_cross(u, moved) @ a, moved @ u)
+    return np.arctan2(cross3(u, moved) @ a, moved @ u)
 
 
 def _angle_about(axis: F64, start: F64, end: F64) -> F64:
     """Rotation angle about ``axis`` taking the projection of ``start`` to that of ``end``."""
     along_start = _dot(start, axis)
     along_end = _dot(end, axis)
-    sin_term = _dot(_cross(start, end), axis)
+    sin_term = _dot(cross3(start, end), axis)
     cos_term = _dot(start, end) - along_start * along_end
     return np.asarray(np.arctan2(sin_term, cos_term), dtype=np.float64)
 
@@ -119,7 +119,7 @@ def decompose_many(rot: F64, axes: F64, lower: F64, upper: F64) -> F64:
     n1, n2, n3 = axes[:, None, 0], axes[:, None, 1], axes[:, None, 2]  # (K, 1, 3) each
     if np.any(np.abs(_dot(n1, n2)) > 1e-6) or np.any(np.abs(_dot(n2, n3)) > 1e-6):
         raise ValueError("decompose_three_axes needs n1 ⊥ n2 and n2 ⊥ n3")
-    n2_x_n3 = _cross(n2, n3)
+    n2_x_n3 = cross3(n2, n3)
     lam = np.arctan2(_dot(n1, n2_x_n3), _dot(n1, n3))  # (K, 1)
     target = (rot @ n3[..., None])[..., 0]  # (K, T, 3): where n3 ends up
     spread = np.arccos(np.clip(_dot(target, n1), -1.0, 1.0))
@@ -137,7 +137,7 @@ def _rotate(axis: F64, angle: F64, v: F64) -> F64:
     c = np.cos(angle)[..., None]
     s = np.sin(angle)[..., None]
     along = _dot(v, axis)[..., None]
-    return v * c + _cross(axis, v) * s + axis * (along * (1.0 - c))
+    return v * c + cross3(axis, v) * s + axis * (along * (1.0 - c))
 
 
 def _branch(
