@@ -28,8 +28,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import zmq
 import zmq.asyncio
 
@@ -44,6 +42,7 @@ from daemon.control_link import (
     CommandResult,
     ControlStatus,
     ModeEvent,
+    StreamChunk,
     TimingFigures,
 )
 from daemon.heartbeat import HeartbeatThread
@@ -276,18 +275,27 @@ class ZmqControlLink:
         encoded = await asyncio.to_thread(encode_track, track)
         return await self._request({"kind": "load_track", "track": encoded})
 
-    async def stream(
-        self, frame_index: npt.NDArray[np.int64], rows: ReferenceTrack, *, start: bool
-    ) -> CommandResult:
-        message = {
-            "kind": "stream_start" if start else "stream_append",
-            "frame_index": encode_array(frame_index),
-            "track": encode_track(rows),
+    async def stream_frames(self, chunk: StreamChunk) -> CommandResult:
+        message: dict[str, Any] = {
+            "kind": "stream_frames",
+            "session": chunk.session,
+            "open": chunk.is_open,
+            "take_over": chunk.take_over,
+            "protocol": chunk.protocol,
+            "received_ns": chunk.received_ns,
+            "catch_up": chunk.catch_up,
+            "heading_increment": chunk.heading_increment_rad,
+            "frame_index": encode_array(chunk.frame_index),
         }
+        for name, array in chunk.arrays.items():
+            message[name] = encode_array(array)
         return await self._request(message)
 
-    async def stop_stream(self) -> CommandResult:
-        return await self._request({"kind": "stream_stop"})
+    async def stream_close(self, session: int) -> CommandResult:
+        return await self._request({"kind": "stream_close", "session": session})
+
+    async def stream_fault(self, session: int) -> CommandResult:
+        return await self._request({"kind": "stream_fault", "session": session})
 
     async def shutdown(self) -> CommandResult:
         return await self._request({"kind": "shutdown"})
@@ -340,7 +348,11 @@ class ZmqControlLink:
             future = self._pending.get(ack.get("id"))  # type: ignore[arg-type]
             if future is not None and not future.done():
                 future.set_result(
-                    CommandResult(bool(ack.get("accepted")), str(ack.get("reason", "")))
+                    CommandResult(
+                        bool(ack.get("accepted")),
+                        str(ack.get("reason", "")),
+                        str(ack.get("code") or ""),
+                    )
                 )
 
     async def _read_status(self) -> None:
@@ -389,6 +401,7 @@ def _status_from(message: dict[str, Any], restarts: int) -> ControlStatus:
         is_latch_durable=bool(message.get("is_latch_durable", True)),
         latch_error=str(message.get("latch_error", "")),
         robot=dict(message.get("robot") or {}),
+        stream=dict(message.get("stream") or {}),
     )
 
 

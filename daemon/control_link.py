@@ -44,6 +44,29 @@ class CommandResult:
     accepted: bool
     reason: str = ""
     """Why a command was refused (e.g. "mode is PASSIVE; enable first")."""
+    code: str = ""
+    """A stable code for the refusal, where the control process gives one (stream commands)."""
+
+
+@dataclass(frozen=True)
+class StreamChunk:
+    """New frames of one stream for the control process (``controller.process.stream_commands``).
+
+    ``arrays``: ``q_hw`` (N, 29), ``hand_q`` (N, 2, 7), ``hand_state`` (N, 2), and where the
+    protocol has them ``smpl_joints`` (N, 24, 3), ``root_quat_wxyz`` (N, 4), ``token`` (N, 64).
+    """
+
+    session: int
+    frame_index: npt.NDArray[np.int64]
+    arrays: dict[str, npt.NDArray[Any]]
+    received_ns: int
+    """When the daemon received the message (``time.monotonic_ns``)."""
+    is_open: bool = False
+    """The first frames of a new stream: engage it (from HOLD, or ``take_over`` a package)."""
+    take_over: bool = False
+    protocol: int = 0
+    catch_up: bool = True
+    heading_increment_rad: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +120,9 @@ class ControlStatus:
     latch_error: str = ""
     robot: dict[str, Any] = field(default_factory=dict)
     """The robot backend's bus counters and battery figure (empty for the simulator)."""
+    stream: dict[str, Any] = field(default_factory=dict)
+    """The control process's stream figures: session (-1: none), protocol, lag_ms, rate,
+    starved_ticks, jumps (``controller.process.stream_commands``)."""
 
     @property
     def battery_soc_pct(self) -> float | None:
@@ -132,13 +158,18 @@ class ControlLink(Protocol):
 
     async def load_track(self, package_id: str, track: ReferenceTrack) -> CommandResult: ...
 
-    async def stream(
-        self, frame_index: npt.NDArray[np.int64], rows: ReferenceTrack, *, start: bool
-    ) -> CommandResult:
-        """Streamed frames (by producer frame index); ``start`` begins tracking them (HOLD only)."""
+    async def stream_frames(self, chunk: StreamChunk) -> CommandResult:
+        """Streamed frames; refused (with a ``code``) when the stream is not running or, for
+        an open, when the robot cannot follow it now."""
         ...
 
-    async def stop_stream(self) -> CommandResult: ...
+    async def stream_close(self, session: int) -> CommandResult:
+        """End the stream on purpose (the robot blends to rest and holds)."""
+        ...
+
+    async def stream_fault(self, session: int) -> CommandResult:
+        """The stream faulted (a protocol change within it): hold now, damp after the timeout."""
+        ...
 
     def status(self) -> ControlStatus:
         """The newest snapshot (``is_alive`` False while the control process is down)."""

@@ -32,13 +32,10 @@ from daemon.curve import (
     read_key_pair,
     read_public_key,
 )
-from daemon.sonic_stream import (
-    PoseMessage,
-    SonicStreamConfig,
-    SonicStreamSubscriber,
-    pack_pose_message,
-)
-from tests.unit.daemon.test_sonic_stream import publish_until, v1_fields
+from daemon.stream_config import StreamingConfig
+from daemon.stream_messages import PoseMessage, pack_pose_message
+from daemon.stream_subscriber import StreamSubscriber
+from tests.support.sonic_producer import publish_until, v1_fields
 
 T = TypeVar("T")
 SOME_KEY = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
@@ -229,8 +226,13 @@ def stream_with_producer(
             curve = CurveConfig(
                 secret_key_file=server_secret_file, authorized_keys=(allowed.decode(),)
             )
-            config = SonicStreamConfig(endpoint=f"tcp://127.0.0.1:{port}", curve=curve)
-            async with SonicStreamSubscriber(config=config, on_message=received.append):
+            config = StreamingConfig(endpoint=f"tcp://127.0.0.1:{port}", curve=curve)
+            async with StreamSubscriber(
+                config=config,
+                on_pose=lambda message, _: received.append(message),
+                on_command=lambda _: None,
+                on_refusal=lambda _: None,
+            ):
                 outcome = await handshake_outcome(monitor)
                 if outcome == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                     message = pack_pose_message(1, v1_fields(2))
