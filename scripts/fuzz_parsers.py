@@ -6,8 +6,8 @@ Parsers: VDA 5050 instantActions (``parse_instant_actions``), the strict JSON la
 and required), SONIC ``pose`` stream messages (decoder, stream lifecycle, frame building).
 Inputs come from ``tests/fuzz/*_inputs.py`` (the test suite runs a few thousand per parser
 with the same generators). Every input must end in acceptance or the parser's own typed
-rejection; anything else is a crash, counted as ``CRASH:<exception>`` and saved under ``--crash-dir``. The exit
-status is 1 when any parser crashed.
+rejection; anything else is a crash, counted as ``CRASH:<exception>`` and saved under
+``--crash-dir``. The exit status is 1 when any parser crashed.
 
 Usage: scripts/fuzz_parsers.py [--n 100000] [--seed 1] [--parser NAME ...] [--json]
 """
