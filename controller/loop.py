@@ -184,6 +184,7 @@ class ControlLoop:
         """End the stream on purpose: blend to the rest pose, then HOLD (TRACK_COMPLETE)."""
         if self.supervisor.mode is not Mode.TRACK or self.stream is None:
             return False
+        self.supervisor.stream_ending()
         if self.config.blend.is_blend_out_enabled and (
             self.blend.plan(self.command.q, g1.Q_DEFAULT) > 0
         ):

@@ -391,9 +391,14 @@ class Supervisor:
         self._fault_deadline_ns = self._now_ns + int(self.config.fault_hold_s * 1e9)
         return True
 
+    def stream_ending(self) -> None:
+        """A stream is being ended on purpose (blending out): no more frames are expected, so
+        their absence is no longer a fault."""
+        self._is_streaming = False
+
     @property
     def is_streaming(self) -> bool:
-        """True while TRACK follows a stream."""
+        """True while TRACK follows a live stream (not one blending out)."""
         return self._mode is Mode.TRACK and self._is_streaming
 
     def track_complete(self) -> None:

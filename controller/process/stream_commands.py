@@ -42,9 +42,9 @@ class StreamCommands:
 
     @property
     def is_active(self) -> bool:
-        """True while the loop follows this process's stream."""
+        """True while the loop plays this process's stream (blending out included)."""
         loop = self._loop
-        return loop.stream is self.stream and loop.supervisor.is_streaming
+        return loop.stream is self.stream and loop.supervisor.mode is Mode.TRACK
 
     def apply(self, kind: str, message: dict[str, Any]) -> Answer:
         session = message.get("session")
