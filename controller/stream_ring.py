@@ -2,7 +2,8 @@
 
 A producer numbers its frames (``frame_index``, 50 Hz); the first frame a stream writes is
 position 0. Frames are written by position, so SONIC's sliding windows (each message repeats the
-last few frames) overwrite instead of duplicating; a gap is filled by repeating the newest frame;
+last few frames) overwrite instead of duplicating; a gap is filled with the frame that ends it (so playback that
+jumps into a gap, on a catch-up, lands on the producer's new pose, not its old one);
 a jump of more than ``max_gap_frames`` either way (a producer restart) continues right after the
 newest frame and restarts the clock estimate.
 
@@ -128,10 +129,10 @@ class StreamRing:
             position = int(positions[row])
             if position < 0 or position <= self.newest - self.capacity:
                 continue  # before the stream began, or already overwritten in the ring
-            while self.newest < position - 1:  # a gap: hold the newest frame
-                self._copy(max(self.newest, 0), self.newest + 1)
-                self.newest += 1
             self._set(self.slot(position), frames, row)
+            if self.newest >= 0:
+                for skipped in range(self.newest + 1, position):
+                    self._copy(position, skipped)  # a gap: filled with the frame after it
             self.newest = max(self.newest, position)
         if self.newest < 0:
             return 0
