@@ -2,10 +2,10 @@
 
 A producer numbers its frames (``frame_index``, 50 Hz); the first frame a stream writes is
 position 0. Frames are written by position, so SONIC's sliding windows (each message repeats the
-last few frames) overwrite instead of duplicating; a gap is filled with the frame that ends it (so playback that
-jumps into a gap, on a catch-up, lands on the producer's new pose, not its old one);
-a jump of more than ``max_gap_frames`` either way (a producer restart) continues right after the
-newest frame and restarts the clock estimate.
+last few frames) overwrite instead of duplicating; a gap is filled with the frame that ends it
+(so playback that jumps into a gap, on a catch-up, lands on the producer's new pose, not its old
+one); a jump of more than ``max_gap_frames`` either way (a producer restart) continues right
+after the newest frame and restarts the clock estimate.
 
 Besides the references themselves the ring keeps what the controllers read per frame, derived
 once here instead of every tick: joint velocities (central differences of the streamed
