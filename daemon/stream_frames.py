@@ -121,8 +121,8 @@ class FrameBuilder:
             arrays["q_hw"] = np.clip(joint_pos_hw, g1.Q_MIN, g1.Q_MAX)
             return keep, ""
         joints = message.smpl_joints[keep] if message.smpl_joints is not None else None
-        has_body = valid_frames(joints) if joints is not None else np.zeros(keep.shape, bool)
         if not self._maps_body:
+            has_body = valid_frames(joints) if joints is not None else np.zeros(keep.shape, bool)
             # SONIC's SMPL encoder reads the joints: frames without a body cannot be tracked.
             refusal = (
                 "smpl_joints carry no body (all zero or collapsed); SONIC's SMPL encoder "
@@ -137,6 +137,9 @@ class FrameBuilder:
                 if pose is not None
                 else np.zeros(keep.shape, bool)
             )
+            has_body = np.zeros(keep.shape, bool)  # looked at only where the pose is missing
+            if joints is not None and not has_pose.all():
+                has_body[~has_pose] = valid_frames(joints[~has_pose])
             ok = has_pose | has_body
             q = np.tile(g1.Q_DEFAULT, (keep.shape[0], 1))
             if pose is not None and has_pose.any():

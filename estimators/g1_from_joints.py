@@ -36,9 +36,8 @@ import numpy as np
 import numpy.typing as npt
 
 from controller.embodiment.g1 import NUM_BODY_JOINTS, Q_MAX, Q_MIN, joint_index
-from estimators.g1_mapping import HIP_ROLL_LINK_TILT_RAD, SHOULDER_PITCH_LINK_TILT_RAD
-from estimators.joint_decomposition import cross3, decompose_many
-from estimators.rotations import rot_x, rot_y
+from estimators.g1_mapping import YXZ_GROUPS, split_groups
+from estimators.joint_decomposition import cross3
 from estimators.smpl import joint
 
 F64 = npt.NDArray[np.float64]
@@ -63,7 +62,6 @@ def _limits(names: tuple[str, ...]) -> tuple[list[int], F64, F64]:
 
 
 _WAIST = _limits(("waist_yaw", "waist_roll", "waist_pitch"))
-_HIP_TILT = rot_y(HIP_ROLL_LINK_TILT_RAD)
 _REST_FOOT = np.array([0.08, 0.0, -0.029]) / np.hypot(0.08, 0.029)
 """Rest direction ankle -> ball of the foot (``CanonicalAdultSkeleton``: 0.08H forward, from
 0.039H down to 0.01H high), pelvis frame."""
@@ -149,25 +147,6 @@ def _limb_frame(d: F64, child: F64, child_sign: float) -> tuple[F64, F64]:
     return _frame(-d, hint), flexion
 
 
-def _limb_tables() -> tuple[list[list[int]], F64, F64, F64]:
-    """Indices, axes and limits of the four groups: left/right shoulder, left/right hip."""
-    indices, axes, lows, highs = [], [], [], []
-    for part in ("shoulder", "hip"):
-        for side_name, side in (("left", 1.0), ("right", -1.0)):
-            if part == "shoulder":
-                axes.append([rot_x(side * SHOULDER_PITCH_LINK_TILT_RAD) @ _Y, _X, _Z])
-            else:
-                axes.append([_Y, _HIP_TILT @ _X, _HIP_TILT @ _Z])
-            idx, lo, hi = _limits(
-                tuple(f"{side_name}_{part}_{n}" for n in ("pitch", "roll", "yaw"))
-            )
-            indices.append(idx)
-            lows.append(lo)
-            highs.append(hi)
-    return indices, np.array(axes), np.array(lows), np.array(highs)
-
-
-_LIMB_INDICES, _LIMB_AXES, _LIMB_LO, _LIMB_HI = _limb_tables()
 _SIDES = {name: np.array([[joint(f"{side}_{name}")] for side in ("left", "right")])
           for name in ("hip", "knee", "ankle", "foot", "shoulder", "elbow", "wrist")}  # fmt: skip
 _ELBOWS = [joint_index(f"{side}_elbow") for side in ("left", "right")]
@@ -178,8 +157,8 @@ _ANKLES = [joint_index(f"{side}_ankle_pitch") for side in ("left", "right")]
 def joints_to_g1(joints: npt.ArrayLike, *, clamp: bool = True) -> F64:
     """Map SMPL joint positions to G1 joint angles (see the module docstring).
 
-    Both sides are mapped together and the four limb groups split in one batched pass, so a
-    message of a few frames costs a fixed, small number of array operations.
+    Both sides are mapped together and the limb groups split in closed form in one batched
+    pass, so a message of a few frames costs a fixed, small number of array operations.
 
     Args:
         joints: ``(T, 24, 3)`` root-local SMPL joints, robot convention (m). Frames that
@@ -227,11 +206,12 @@ def joints_to_g1(joints: npt.ArrayLike, *, clamp: bool = True) -> F64:
     q[:, _KNEES] = knee_flexion.reshape(2, t).T
     shank_frames = leg_frames @ _rot_y_batch(knee_flexion)
     foot_local = np.einsum("nji,nj->ni", shank_frames, flat(_unit(foot - ankle)))
+    # Hips, (no ankle rotation: the foot vector gives only its pitch), shoulders.
+    no_ankles = np.broadcast_to(np.eye(3), (2, t, 3, 3))
+    rotations = np.concatenate([leg_frames.reshape(2, t, 3, 3), no_ankles,
+                                arm_frames.reshape(2, t, 3, 3)])  # fmt: skip
+    split_groups(rotations, YXZ_GROUPS, "YXZ", q)
     q[:, _ANKLES] = _angle_about_y(_REST_FOOT, foot_local).reshape(2, t).T
-    rotations = np.concatenate([arm_frames, leg_frames]).reshape(4, t, 3, 3)
-    angles = decompose_many(rotations, _LIMB_AXES, _LIMB_LO, _LIMB_HI)
-    for group_idx, group_angles in zip(_LIMB_INDICES, angles, strict=True):
-        q[:, group_idx] = group_angles
     if clamp:
         np.clip(q, Q_MIN, Q_MAX, out=q)
     return q

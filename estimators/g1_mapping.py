@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from controller.embodiment.g1 import NUM_BODY_JOINTS, Q_MAX, Q_MIN, joint_index
-from estimators.joint_decomposition import decompose_many, hinge_angle
+from estimators.joint_decomposition import decompose_tilted, hinge_angle
 from estimators.rotations import axis_rotation, rot_x, rot_y
 from estimators.smpl import NUM_JOINTS, SMPL_TO_ROBOT, joint
 
@@ -54,6 +54,9 @@ ARM_REST_OFFSET = {1.0: rot_x(math.pi / 2.0), -1.0: rot_x(-math.pi / 2.0)}
 """Upper-arm rest offset ``O`` per side (+1 left, -1 right): T-pose arm -> hanging G1 arm."""
 FOREARM_REST_OFFSET = {s: o @ rot_y(math.pi / 2.0) for s, o in ARM_REST_OFFSET.items()}
 """Forearm and hand rest offset: the G1 forearm points forward at zero elbow angle."""
+
+
+_SIDES = ("left", "right")
 
 
 def _limits(names: tuple[str, ...]) -> tuple[list[int], F64, F64]:
@@ -76,40 +79,60 @@ def _transpose(r: F64) -> F64:
     return np.swapaxes(r, -1, -2)
 
 
-_GROUP_FIRST_JOINTS: list[tuple[str, ...]] = [("waist_yaw", "waist_roll", "waist_pitch")]
-for _side in ("left", "right"):
-    _GROUP_FIRST_JOINTS += [
-        tuple(f"{_side}_hip_{n}" for n in ("pitch", "roll", "yaw")),
-        (f"{_side}_ankle_pitch", f"{_side}_ankle_roll"),
-        tuple(f"{_side}_shoulder_{n}" for n in ("pitch", "roll", "yaw")),
-        tuple(f"{_side}_wrist_{n}" for n in ("roll", "pitch", "yaw")),
-    ]
-
-
-def _group_tables() -> tuple[list[list[int]], F64, F64, F64]:
-    """Joint indices, axes ``(K, 3, 3)`` and limits ``(K, 3)`` of the nine three-axis groups.
-
-    Order: waist, then per side (left, right) hip, ankle, shoulder, wrist. The ankle's third
-    (yaw) angle has no G1 joint: its range is free so it does not bias the choice.
+def _tables(
+    names: list[tuple[str, ...]], pre: list[F64], post: list[F64], offsets: list[F64]
+) -> tuple[list[list[int]], F64, F64, F64, F64, F64]:
+    """Joint indices, fixed rotations, angle offsets and limits of a batch of groups (a group of
+    two joints, an ankle, gets a free third angle: no G1 joint, so it must not bias the choice).
     """
-    hip_tilt = rot_y(HIP_ROLL_LINK_TILT_RAD)
-    axes = [(_Z, _X, _Y)]
-    for side in (1.0, -1.0):
-        pitch_axis = rot_x(side * SHOULDER_PITCH_LINK_TILT_RAD) @ _Y
-        axes += [(_Y, hip_tilt @ _X, hip_tilt @ _Z), (_Y, _X, _Z), (pitch_axis, _X, _Z),
-                 (_X, _Y, _Z)]  # fmt: skip
     indices, lows, highs = [], [], []
-    for names in _GROUP_FIRST_JOINTS:
-        idx, lo, hi = _limits(names)
+    for group in names:
+        idx, lo, hi = _limits(group)
         if len(idx) == 2:
             lo, hi = np.append(lo, -np.pi), np.append(hi, np.pi)
         indices.append(idx)
         lows.append(lo)
         highs.append(hi)
-    return indices, np.array(axes, dtype=np.float64), np.array(lows), np.array(highs)
+    return (indices, np.array(pre), np.array(post), np.array(offsets), np.array(lows),
+            np.array(highs))  # fmt: skip
 
 
-_GROUP_INDICES, _GROUP_AXES, _GROUP_LO, _GROUP_HI = _group_tables()
+_I3 = np.eye(3)
+_HIP_TILT = rot_y(HIP_ROLL_LINK_TILT_RAD)
+_NO_OFFSET = np.zeros(3)
+# Hips, ankles and shoulders are Ry Rx Rz chains up to fixed rotations (module docstring):
+# hip: Ry(p) Rot(tilt X, r) Rot(tilt Z, y) = Ry(p + tilt) Rx(r) Rz(y) tilt^T;
+# shoulder: Rot(Rx(s t) Y, p) Rx(r) Rz(y) = Rx(s t) Ry(p) Rx(r - s t) Rz(y).
+YXZ_GROUPS = _tables(
+    [
+        *(tuple(f"{side}_hip_{n}" for n in ("pitch", "roll", "yaw")) for side in _SIDES),
+        *((f"{side}_ankle_pitch", f"{side}_ankle_roll") for side in _SIDES),
+        *(tuple(f"{side}_shoulder_{n}" for n in ("pitch", "roll", "yaw")) for side in _SIDES),
+    ],
+    pre=[_I3, _I3, _I3, _I3] + [rot_x(-s * SHOULDER_PITCH_LINK_TILT_RAD) for s in (1.0, -1.0)],
+    post=[_HIP_TILT, _HIP_TILT, _I3, _I3, _I3, _I3],
+    offsets=[np.array([-HIP_ROLL_LINK_TILT_RAD, 0.0, 0.0])] * 2
+    + [_NO_OFFSET] * 2
+    + [np.array([0.0, s * SHOULDER_PITCH_LINK_TILT_RAD, 0.0]) for s in (1.0, -1.0)],
+)
+"""Left/right hip, left/right ankle, left/right shoulder."""
+WRIST_GROUPS = _tables(
+    [tuple(f"{side}_wrist_{n}" for n in ("roll", "pitch", "yaw")) for side in _SIDES],
+    pre=[_I3, _I3], post=[_I3, _I3], offsets=[_NO_OFFSET] * 2,
+)  # fmt: skip
+WAIST_GROUP = _tables([("waist_yaw", "waist_roll", "waist_pitch")], pre=[_I3], post=[_I3],
+                      offsets=[_NO_OFFSET])  # fmt: skip
+
+
+def split_groups(
+    rotations: F64, tables: tuple[list[list[int]], F64, F64, F64, F64, F64], sequence: str,
+    q: F64,
+) -> None:  # fmt: skip
+    """Split ``(K, T, 3, 3)`` group rotations into joint angles, written into ``q`` (T, 29)."""
+    indices, pre, post, offsets, lows, highs = tables
+    angles = decompose_tilted(rotations, sequence, pre, post, offsets, lows, highs)
+    for idx, group_angles in zip(indices, angles, strict=True):
+        q[:, idx] = group_angles[:, : len(idx)]
 
 
 def _leg_rotations(rob: F64, side: str, q: F64) -> tuple[F64, F64]:
@@ -141,7 +164,8 @@ def smpl_to_g1(local_rotmats: npt.ArrayLike, *, clamp: bool = True) -> F64:
     """Map SMPL local joint rotations to G1 joint angles.
 
     The two hinges (knees, elbows) are solved first; the nine three-axis groups (waist, hips,
-    ankles, shoulders, wrists) are then split in one batched pass (``decompose_many``).
+    ankles, shoulders, wrists) are then split in closed form, batched by axis sequence
+    (``decompose_tilted``: the same solutions as ``decompose_many``, a fraction of the work).
 
     Args:
         local_rotmats: ``(T, 24, 3, 3)`` SMPL local rotations (SMPL body frame; joint 0, the
@@ -156,13 +180,14 @@ def smpl_to_g1(local_rotmats: npt.ArrayLike, *, clamp: bool = True) -> F64:
         raise ValueError(f"local_rotmats shape {local.shape}, want (T, 24, 3, 3)")
     rob = to_robot_frame(local)
     q = np.zeros((local.shape[0], NUM_BODY_JOINTS), dtype=np.float64)
-    groups = [rob[:, joint("spine1")] @ rob[:, joint("spine2")] @ rob[:, joint("spine3")]]
-    for side in ("left", "right"):
-        groups.extend(_leg_rotations(rob, side, q))
-        groups.extend(_arm_rotations(rob, side, q))
-    angles = decompose_many(np.stack(groups), _GROUP_AXES, _GROUP_LO, _GROUP_HI)
-    for idx, group_angles in zip(_GROUP_INDICES, angles, strict=True):
-        q[:, idx] = group_angles[:, : len(idx)]
+    spine = rob[:, joint("spine1")] @ rob[:, joint("spine2")] @ rob[:, joint("spine3")]
+    split_groups(spine[None], WAIST_GROUP, "ZXY", q)
+    legs = [_leg_rotations(rob, side, q) for side in _SIDES]
+    arms = [_arm_rotations(rob, side, q) for side in _SIDES]
+    hips, ankles = [leg[0] for leg in legs], [leg[1] for leg in legs]
+    shoulders, hands = [arm[0] for arm in arms], [arm[1] for arm in arms]
+    split_groups(np.stack([*hips, *ankles, *shoulders]), YXZ_GROUPS, "YXZ", q)
+    split_groups(np.stack(hands), WRIST_GROUPS, "XYZ", q)
     if clamp:
         np.clip(q, Q_MIN, Q_MAX, out=q)
     return q

@@ -164,3 +164,72 @@ def _branch(
     violation = np.sum(np.maximum(lo - angles, 0.0) + np.maximum(angles - hi, 0.0), axis=-1)
     # Within the limits first, then the smaller total rotation (the natural posture).
     return angles, 10.0 * violation + np.sum(np.abs(angles), axis=-1)
+
+
+# Tait-Bryan sequences in closed form: (row, column) of sin(middle), the (numerator, denominator)
+# elements of the first and third angles, and their signs. For R = Rot(A, a) Rot(B, b)
+# Rot(C, c) about coordinate axes: sin b, tan a and tan c are ratios of fixed elements.
+_EULER: dict[str, tuple[tuple[int, int], float, tuple[int, int, int, int], float,
+                        tuple[int, int, int, int], float]] = {
+    # Ry(a) Rx(b) Rz(c): M12 = -sin b; a = atan2(M02, M22); c = atan2(M10, M11).
+    "YXZ": ((1, 2), -1.0, (0, 2, 2, 2), 1.0, (1, 0, 1, 1), 1.0),
+    # Rz(a) Rx(b) Ry(c): M21 = sin b; a = atan2(-M01, M11); c = atan2(-M20, M22).
+    "ZXY": ((2, 1), 1.0, (0, 1, 1, 1), -1.0, (2, 0, 2, 2), -1.0),
+    # Rx(a) Ry(b) Rz(c): M02 = sin b; a = atan2(-M12, M22); c = atan2(-M01, M00).
+    "XYZ": ((0, 2), 1.0, (1, 2, 2, 2), -1.0, (0, 1, 0, 0), -1.0),
+}  # fmt: skip
+
+
+def euler_candidates(rot: F64, sequence: str) -> tuple[F64, F64]:
+    """Both Tait-Bryan solutions ``(..., 3)`` of ``rot`` (..., 3, 3) for ``sequence`` ("YXZ",
+    "ZXY" or "XYZ": rotations about those coordinate axes, left to right).
+
+    The first has the middle angle in [-pi/2, pi/2]; the second is ``(a + pi, pi - b, c + pi)``,
+    wrapped. A few element reads per frame instead of ``decompose_many``'s vector algebra: the
+    fast path for joint groups whose axes are coordinate axes up to a fixed rotation.
+    """
+    (mi, mj), m_sign, (ai, aj, ak, al), a_sign, (ci, cj, ck, cl), c_sign = _EULER[sequence]
+    middle = np.arcsin(np.clip(m_sign * rot[..., mi, mj], -1.0, 1.0))
+    first = np.arctan2(a_sign * rot[..., ai, aj], rot[..., ak, al])
+    third = np.arctan2(c_sign * rot[..., ci, cj], rot[..., ck, cl])
+    one = np.stack([first, middle, third], axis=-1)
+    other = _wrap(one + np.array([np.pi, 0.0, np.pi]))
+    other[..., 1] = _wrap(np.pi - middle)
+    return one, other
+
+
+def choose_branch(one: F64, other: F64, lower: F64, upper: F64) -> F64:
+    """The solution that violates ``[lower, upper]`` least, ties to the smaller total angle
+    (``decompose_many``'s rule). Shapes ``(..., 3)`` with limits broadcasting against them."""
+    costs = []
+    for angles in (one, other):
+        violation = np.sum(np.maximum(lower - angles, 0.0) + np.maximum(angles - upper, 0.0), -1)
+        costs.append(10.0 * violation + np.sum(np.abs(angles), axis=-1))
+    chosen: F64 = np.where((costs[1] < costs[0])[..., None], other, one)
+    return chosen
+
+
+def decompose_tilted(
+    rot: F64, sequence: str, pre: F64, post: F64, offset: F64, lower: F64, upper: F64
+) -> F64:
+    """``decompose_many`` for K groups whose axes are coordinate axes up to fixed rotations.
+
+    A group's joint chain satisfies ``pre @ R @ post = Tait-Bryan(sequence)(angles - offset)``
+    (e.g. a hip whose roll and yaw axes are tilted about its pitch axis). Both solutions come
+    in closed form; the one inside ``[lower, upper]`` wins as in ``decompose_many``.
+
+    Args:
+        rot: ``(K, T, 3, 3)`` rotations.
+        sequence: "YXZ", "ZXY" or "XYZ".
+        pre, post: ``(K, 3, 3)`` fixed rotations.
+        offset: ``(K, 3)`` added to the decomposed angles.
+        lower, upper: ``(K, 3)`` joint limits.
+
+    Returns:
+        ``(K, T, 3)`` angles in ``(-pi, pi]``.
+    """
+    matrices = pre[:, None] @ rot @ post[:, None]
+    one, other = euler_candidates(matrices, sequence)
+    one = _wrap(one + offset[:, None])
+    other = _wrap(other + offset[:, None])
+    return choose_branch(one, other, lower[:, None], upper[:, None])
