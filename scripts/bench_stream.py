@@ -17,8 +17,8 @@ after a pause (a new stream may use another protocol). Figures per stream (after
   command was written minus the time the producer sent the frame that tick plays (the stream
   cursor, interpolated between frames). Same CLOCK_MONOTONIC on both sides;
 - ``starved_ticks``: ticks the jitter buffer ran dry (the control process's count);
-- ``measured_lag_ms_p50``: how far the measured joint trails the command, from 1 s windows of
-  the left elbow (cross-correlation, parabolic sub-tick refinement);
+- ``measured_lag_ms_p50``: how far the measured joint trails the command, from 2 s windows of
+  the left elbow (least-squares alignment, parabolic sub-tick refinement);
 - ``map_ms_per_msg``: daemon CPU milliseconds per message to build frames (p50; p99 beside).
 
 ``--load`` runs the same streams again with a busy process on each core (``while True: pass``)
@@ -194,25 +194,28 @@ def lags_ms(run: Run) -> np.ndarray:
     return out
 
 
-def measured_lags_ms(run: Run, window: int = 50) -> np.ndarray:
-    """Per 1 s window: the delay maximising the correlation of measured with commanded elbow."""
+def measured_lags_ms(run: Run, window: int = 100) -> np.ndarray:
+    """Per 2 s window (one period of the motion): the delay of the measured elbow behind the
+    commanded one that best aligns them (least squares, offsets removed; parabolic refinement
+    between ticks)."""
     ticks = np.array(run.ticks, dtype=np.float64)
     ticks = ticks[ticks[:, 0] >= ticks[0, 0] + SETTLE_S * 1e9]
     command, measured = ticks[:, 2], ticks[:, 3]
     max_shift = 15  # 300 ms
     lags = []
-    for start in range(max_shift, len(command) - window - max_shift, window):
-        a = command[start : start + window] - command[start : start + window].mean()
-        scores = []
+    for start in range(0, len(command) - window - max_shift, window // 2):
+        a = command[start : start + window]
+        a = a - a.mean()
+        errors = []
         for shift in range(max_shift + 1):
             b = measured[start + shift : start + shift + window]
-            scores.append(float(np.dot(a, b - b.mean())))
-        best = int(np.argmax(scores))
+            errors.append(float(np.mean((a - (b - b.mean())) ** 2)))
+        best = int(np.argmin(errors))
         offset = 0.0
-        if 0 < best < max_shift:  # parabolic refinement between ticks
-            left, mid, right = scores[best - 1], scores[best], scores[best + 1]
+        if 0 < best < max_shift:
+            left, mid, right = errors[best - 1], errors[best], errors[best + 1]
             denominator = left - 2.0 * mid + right
-            offset = 0.5 * (left - right) / denominator if denominator else 0.0
+            offset = 0.5 * (left - right) / denominator if denominator > 0 else 0.0
         lags.append((best + offset) * PERIOD_S * 1e3)
     return np.array(lags)
 

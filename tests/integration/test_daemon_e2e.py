@@ -281,6 +281,10 @@ def test_broker_restart_and_sonic_v3_stream(service: Service, broker: MosquittoB
         status = service.admin("status")["status"]
         assert isinstance(status, dict)
         assert status["mode"] == "TRACK", "the motion continues while the broker restarts"
+        streaming = status["streaming"]  # exoactor-edge status shows the stream
+        assert streaming["phase"] == "active"
+        assert streaming["protocol"] == 3
+        assert streaming["playback"]["is_active"]
     finally:
         producer.close(0)
     service.wait_mode("HOLD", 5.0)  # the stream went silent: reference stale -> HOLD
