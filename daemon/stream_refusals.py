@@ -47,6 +47,19 @@ class RefusalCause(str, enum.Enum):
 
 
 _LEVELS = {RefusalCause.VERSION_CHANGED.value: logging.ERROR}
+_SUMMARIES = {
+    RefusalCause.NOT_HOLDING.value: "the robot is not holding: streams start from HOLD",
+    RefusalCause.PROTOCOL_UNSUPPORTED.value: "the configured controller cannot follow this "
+    "protocol",
+    RefusalCause.VERSION_CHANGED.value: "the protocol changed within a stream: stopped",
+    RefusalCause.STREAM_STOPPED.value: "the stream was stopped; waiting for a new one",
+    RefusalCause.NO_BODY_POSE.value: "frames without a body pose (never mapped to a T-pose)",
+    RefusalCause.PLANNER_MODE.value: "the producer is in planner mode (no planner here)",
+    RefusalCause.MOTION_RUNNING.value: "a motion package is playing",
+    RefusalCause.START_REQUIRED.value: "waiting for the producer's start command",
+    RefusalCause.CONTROL_REFUSED.value: "the control process refused the stream",
+    RefusalCause.COMMAND.value: "a producer command could not be carried out",
+}
 
 
 @dataclass
@@ -114,11 +127,25 @@ class StreamRefusals:
             },
         }
 
-    def recent(self, within_s: float) -> list[tuple[str, str, int]]:
-        """``(cause, last detail, count)`` of causes refused within the last ``within_s``."""
+    def recent(self, within_s: float) -> list[tuple[str, str]]:
+        """``(cause, summary)`` of the causes refused within the last ``within_s``.
+
+        The summary is fixed per cause (no counts, no figures): the fleet's state is re-sent
+        when its information changes, and must not be re-sent for every refused message.
+        """
         now = self._clock()
         return [
-            (key, t.last_detail, t.count)
+            (key, _SUMMARIES.get(key, f"malformed messages ({key})"))
             for key, t in sorted(self._tallies.items())
             if now - t.last_at <= within_s
         ]
+
+
+def fleet_information(
+    refusals: StreamRefusals, within_s: float = 10.0
+) -> tuple[tuple[str, str], ...]:
+    """``(infoType, infoDescriptor)`` pairs of recent refusals for the VDA 5050 state (the
+    details and counts are in ``exoactor-edge status``)."""
+    return tuple(
+        ("streamRefusal", f"[{cause}] {summary}") for cause, summary in refusals.recent(within_s)
+    )

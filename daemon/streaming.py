@@ -31,7 +31,7 @@ from daemon.control_link import ControlLink, StreamChunk
 from daemon.stream_config import StreamingConfig
 from daemon.stream_frames import FrameBuilder
 from daemon.stream_messages import PoseMessage, ProducerCommand
-from daemon.stream_refusals import RefusalCause, StreamRefusals
+from daemon.stream_refusals import RefusalCause, StreamRefusals, fleet_information
 from daemon.stream_session import RobotView, Step, StepKind, StreamSession
 from daemon.stream_subscriber import StreamSubscriber
 from daemon.stream_wire import StreamDecodeError
@@ -155,10 +155,7 @@ class StreamingInput:
 
     def information(self, within_s: float = 10.0) -> tuple[tuple[str, str], ...]:
         """``(infoType, infoDescriptor)`` pairs of recent refusals, for the fleet's state."""
-        return tuple(
-            ("streamRefusal", f"{cause}: {detail} ({count} so far)")
-            for cause, detail, count in self.refusals.recent(within_s)
-        )
+        return fleet_information(self.refusals, within_s)
 
     # ------------------------------------------------------------------ receive path
     def _enqueue(self, message: PoseMessage, received_ns: int) -> None:

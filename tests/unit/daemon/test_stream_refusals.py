@@ -50,7 +50,11 @@ def test_recent_refusals_are_what_the_fleet_state_shows() -> None:
     refusals.refuse(RefusalCause.NOT_HOLDING, "mode is DAMP")
     clock.t += 30.0
     refusals.refuse(RefusalCause.PLANNER_MODE, "planner mode")
-    assert refusals.recent(10.0) == [("planner_mode", "planner mode", 1)]
+    refusals.refuse("non_finite", "joint_pos: contains NaN or infinity")
+    assert refusals.recent(10.0) == [
+        ("non_finite", "malformed messages (non_finite)"),
+        ("planner_mode", "the producer is in planner mode (no planner here)"),
+    ], "fixed per cause: the fleet state is not re-sent per refused message"
 
 
 def test_a_version_change_is_an_error_the_rest_warnings(caplog: pytest.LogCaptureFixture) -> None:
