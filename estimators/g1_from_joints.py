@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from controller.embodiment.g1 import NUM_BODY_JOINTS, Q_MAX, Q_MIN, joint_index
-from estimators.g1_mapping import YXZ_GROUPS, split_groups
+from estimators.g1_mapping import LIMB_GROUPS
 from estimators.joint_decomposition import cross3
 from estimators.smpl import joint
 
@@ -210,7 +210,7 @@ def joints_to_g1(joints: npt.ArrayLike, *, clamp: bool = True) -> F64:
     no_ankles = np.broadcast_to(np.eye(3), (2, t, 3, 3))
     rotations = np.concatenate([leg_frames.reshape(2, t, 3, 3), no_ankles,
                                 arm_frames.reshape(2, t, 3, 3)])  # fmt: skip
-    split_groups(rotations, YXZ_GROUPS, "YXZ", q)
+    LIMB_GROUPS.split(rotations, q)
     q[:, _ANKLES] = _angle_about_y(_REST_FOOT, foot_local).reshape(2, t).T
     if clamp:
         np.clip(q, Q_MIN, Q_MAX, out=q)

@@ -210,13 +210,21 @@ def choose_branch(one: F64, other: F64, lower: F64, upper: F64) -> F64:
 
 
 def decompose_tilted(
-    rot: F64, sequence: str, pre: F64, post: F64, offset: F64, lower: F64, upper: F64
+    rot: F64,
+    sequence: str,
+    pre: F64,
+    post: F64,
+    offset: F64,
+    lower: F64,
+    upper: F64,
+    sign: F64 | None = None,
 ) -> F64:
     """``decompose_many`` for K groups whose axes are coordinate axes up to fixed rotations.
 
-    A group's joint chain satisfies ``pre @ R @ post = Tait-Bryan(sequence)(angles - offset)``
-    (e.g. a hip whose roll and yaw axes are tilted about its pitch axis). Both solutions come
-    in closed form; the one inside ``[lower, upper]`` wins as in ``decompose_many``.
+    A group's joint chain satisfies ``pre @ R @ post = Tait-Bryan(sequence)(e)`` with joint
+    angles ``sign * e + offset`` (e.g. a hip whose roll and yaw axes are tilted about its pitch
+    axis, or another axis order written as this one in rotated axes). Both solutions come in
+    closed form; the one inside ``[lower, upper]`` wins as in ``decompose_many``.
 
     Args:
         rot: ``(K, T, 3, 3)`` rotations.
@@ -224,12 +232,15 @@ def decompose_tilted(
         pre, post: ``(K, 3, 3)`` fixed rotations.
         offset: ``(K, 3)`` added to the decomposed angles.
         lower, upper: ``(K, 3)`` joint limits.
+        sign: ``(K, 3)`` of ±1 (default all +1).
 
     Returns:
         ``(K, T, 3)`` angles in ``(-pi, pi]``.
     """
     matrices = pre[:, None] @ rot @ post[:, None]
     one, other = euler_candidates(matrices, sequence)
+    if sign is not None:
+        one, other = one * sign[:, None], other * sign[:, None]
     one = _wrap(one + offset[:, None])
     other = _wrap(other + offset[:, None])
     return choose_branch(one, other, lower[:, None], upper[:, None])
