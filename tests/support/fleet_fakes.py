@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
 from controller.estop_latch import EstopOrigin, ResetRequester
 from daemon.control_link import (
@@ -24,6 +23,7 @@ from daemon.control_link import (
     CommandResult,
     ControlStatus,
     ModeEvent,
+    StreamChunk,
     TimingFigures,
 )
 from daemon.motion_library import IngestResult, UnknownPackageError
@@ -137,15 +137,17 @@ class FakeControlLink:
         self.loaded_package, self.track_frames, self.paused_frame = package_id, track.n_frames, -1
         return CommandResult(True)
 
-    async def stream(
-        self, frame_index: npt.NDArray[np.int64], rows: ReferenceTrack, *, start: bool
-    ) -> CommandResult:
-        self._record("stream")
-        return CommandResult(False, "the fake control link does not stream")
+    async def stream_frames(self, chunk: StreamChunk) -> CommandResult:
+        self._record("stream_frames")
+        return CommandResult(False, "the fake control link does not stream", "not_holding")
 
-    async def stop_stream(self) -> CommandResult:
-        self._record("stop_stream")
-        return CommandResult(False, "nothing is streaming")
+    async def stream_close(self, session: int) -> CommandResult:
+        self._record("stream_close")
+        return CommandResult(False, "nothing is streaming", "stream_ended")
+
+    async def stream_fault(self, session: int) -> CommandResult:
+        self._record("stream_fault")
+        return CommandResult(False, "nothing is streaming", "stream_ended")
 
     def status(self) -> ControlStatus:
         return ControlStatus(
