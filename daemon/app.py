@@ -174,7 +174,14 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
             environment = service_environment()
             streaming = (
                 StreamingInput(
-                    config=config.streaming, link=link, sonic=config.sonic, environ=environment
+                    config=config.streaming,
+                    link=link,
+                    run_dir=settings.run_dir,
+                    sonic=config.sonic,
+                    priority=config.realtime.stream_relay_priority
+                    if config.daemon.realtime
+                    else None,
+                    environ=environment,
                 )
                 if config.streaming is not None
                 else None

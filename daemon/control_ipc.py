@@ -33,7 +33,7 @@ import zmq.asyncio
 
 from controller.estop_latch import EstopOrigin, ResetRequester
 from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, STATUS_SOCKET, endpoint
-from controller.ipc.wire import WireError, encode_array, encode_track, pack, unpack
+from controller.ipc.wire import WireError, encode_track, pack, unpack
 from controller.process.main import ControlProcessSettings
 from controller.safety import SupervisorStart
 from daemon.aio import wait_future
@@ -42,7 +42,6 @@ from daemon.control_link import (
     CommandResult,
     ControlStatus,
     ModeEvent,
-    StreamChunk,
     TimingFigures,
 )
 from daemon.heartbeat import HeartbeatThread
@@ -274,28 +273,6 @@ class ZmqControlLink:
     async def load_track(self, package_id: str, track: ReferenceTrack) -> CommandResult:
         encoded = await asyncio.to_thread(encode_track, track)
         return await self._request({"kind": "load_track", "track": encoded})
-
-    async def stream_frames(self, chunk: StreamChunk) -> CommandResult:
-        message: dict[str, Any] = {
-            "kind": "stream_frames",
-            "session": chunk.session,
-            "open": chunk.is_open,
-            "take_over": chunk.take_over,
-            "protocol": chunk.protocol,
-            "received_ns": chunk.received_ns,
-            "catch_up": chunk.catch_up,
-            "heading_increment": chunk.heading_increment_rad,
-            "frame_index": encode_array(chunk.frame_index),
-        }
-        for name, array in chunk.arrays.items():
-            message[name] = encode_array(array)
-        return await self._request(message)
-
-    async def stream_close(self, session: int) -> CommandResult:
-        return await self._request({"kind": "stream_close", "session": session})
-
-    async def stream_fault(self, session: int) -> CommandResult:
-        return await self._request({"kind": "stream_fault", "session": session})
 
     async def shutdown(self) -> CommandResult:
         return await self._request({"kind": "shutdown"})

@@ -17,9 +17,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
-import numpy.typing as npt
-
 from controller.estop_latch import EstopOrigin, ResetRequester
 from estimators.track import ReferenceTrack
 
@@ -45,28 +42,8 @@ class CommandResult:
     reason: str = ""
     """Why a command was refused (e.g. "mode is PASSIVE; enable first")."""
     code: str = ""
-    """A stable code for the refusal, where the control process gives one (stream commands)."""
-
-
-@dataclass(frozen=True)
-class StreamChunk:
-    """New frames of one stream for the control process (``controller.process.stream_commands``).
-
-    ``arrays``: ``q_hw`` (N, 29), ``hand_q`` (N, 2, 7), ``hand_state`` (N, 2), and where the
-    protocol has them ``smpl_joints`` (N, 24, 3), ``root_quat_wxyz`` (N, 4), ``token`` (N, 64).
-    """
-
-    session: int
-    frame_index: npt.NDArray[np.int64]
-    arrays: dict[str, npt.NDArray[Any]]
-    received_ns: int
-    """When the daemon received the message (``time.monotonic_ns``)."""
-    is_open: bool = False
-    """The first frames of a new stream: engage it (from HOLD, or ``take_over`` a package)."""
-    take_over: bool = False
-    protocol: int = 0
-    catch_up: bool = True
-    heading_increment_rad: float = 0.0
+    """A stable code for the refusal, where the control process gives one (stream commands,
+    ``daemon.stream_control``)."""
 
 
 @dataclass(frozen=True)
@@ -157,19 +134,6 @@ class ControlLink(Protocol):
         ...
 
     async def load_track(self, package_id: str, track: ReferenceTrack) -> CommandResult: ...
-
-    async def stream_frames(self, chunk: StreamChunk) -> CommandResult:
-        """Streamed frames; refused (with a ``code``) when the stream is not running or, for
-        an open, when the robot cannot follow it now."""
-        ...
-
-    async def stream_close(self, session: int) -> CommandResult:
-        """End the stream on purpose (the robot blends to rest and holds)."""
-        ...
-
-    async def stream_fault(self, session: int) -> CommandResult:
-        """The stream faulted (a protocol change within it): hold now, damp after the timeout."""
-        ...
 
     def status(self) -> ControlStatus:
         """The newest snapshot (``is_alive`` False while the control process is down)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,7 +73,8 @@ class _Tally:
 
 
 class StreamRefusals:
-    """Counts refusals per cause and rate-limits their log lines."""
+    """Counts refusals per cause and rate-limits their log lines (thread-safe: the stream relay
+    records, the event loop reads)."""
 
     def __init__(
         self, *, interval_s: float = 5.0, clock: Callable[[], float] = time.monotonic
@@ -81,22 +83,27 @@ class StreamRefusals:
         self._clock = clock
         self._tallies: dict[str, _Tally] = {}
         self._last: tuple[str, str] | None = None
+        self._lock = threading.Lock()
         self.total = 0
 
     def refuse(self, cause: RefusalCause | str, detail: str) -> bool:
         """Record one refusal; returns True when it was logged (else it was counted only)."""
         key = cause.value if isinstance(cause, RefusalCause) else str(cause)
-        now = self._clock()
-        tally = self._tallies.setdefault(key, _Tally())
-        tally.count += 1
-        tally.last_at = now
-        tally.last_detail = detail
-        self._last = (key, detail)
-        self.total += 1
-        if now - tally.logged_at < self._interval_s:
-            tally.suppressed += 1
-            return False
-        more = f" ({tally.suppressed} more since the last report)" if tally.suppressed else ""
+        with self._lock:
+            now = self._clock()
+            tally = self._tallies.setdefault(key, _Tally())
+            tally.count += 1
+            tally.last_at = now
+            tally.last_detail = detail
+            self._last = (key, detail)
+            self.total += 1
+            if now - tally.logged_at < self._interval_s:
+                tally.suppressed += 1
+                return False
+            suppressed = tally.suppressed
+            tally.logged_at = now
+            tally.suppressed = 0
+        more = f" ({suppressed} more since the last report)" if suppressed else ""
         _LOG.log(
             _LEVELS.get(key, logging.WARNING),
             "stream refused [%s]: %s%s",
@@ -105,12 +112,14 @@ class StreamRefusals:
             more,
             extra={"CAUSE": key},
         )
-        tally.logged_at = now
-        tally.suppressed = 0
         return True
 
     def snapshot(self) -> dict[str, Any]:
         """Totals and the newest refusal per cause (for ``exoactor-edge status``)."""
+        with self._lock:
+            return self._snapshot()
+
+    def _snapshot(self) -> dict[str, Any]:
         now = self._clock()
         return {
             "refused": self.total,
@@ -133,12 +142,13 @@ class StreamRefusals:
         The summary is fixed per cause (no counts, no figures): the fleet's state is re-sent
         when its information changes, and must not be re-sent for every refused message.
         """
-        now = self._clock()
-        return [
-            (key, _SUMMARIES.get(key, f"malformed messages ({key})"))
-            for key, t in sorted(self._tallies.items())
-            if now - t.last_at <= within_s
-        ]
+        with self._lock:
+            now = self._clock()
+            return [
+                (key, _SUMMARIES.get(key, f"malformed messages ({key})"))
+                for key, t in sorted(self._tallies.items())
+                if now - t.last_at <= within_s
+            ]
 
 
 def fleet_information(

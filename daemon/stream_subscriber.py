@@ -2,30 +2,29 @@
 
 Existing SONIC producers (PICO teleoperation, the webcam example, the VLA) publish on a PUB
 socket they bind; we connect a SUB to it, subscribed to both topics. Each message is stamped
-with its arrival time (monotonic ns: the jitter buffer's clock samples), decoded, and handed
-on. Nothing is logged here: a refused message goes to ``on_refusal`` (the daemon's one place
-for refusals, ``daemon.stream_refusals``).
+with its arrival time (monotonic ns: the jitter buffer's clock samples) and decoded. Nothing is
+logged here: a refused message is returned as a ``Refused`` (``daemon.stream_refusals`` logs).
 
-Async context manager; it owns one task (``sonic-stream-recv``). CONFLATE stays off: a message
-carries a batch of frames, and conflating would drop whole batches. An exception raised by a
-callback ends the task (the stream then goes stale, which the supervisor treats as a fault) and
-is re-raised on exit.
+Synchronous on purpose: it is read by the stream relay's thread (``daemon.stream_relay``), at
+real-time priority where permitted, not by the event loop. The socket has a ZeroMQ context of
+its own, whose I/O thread gets the same priority, so a busy machine delays neither. With CURVE
+the ZAP handler is a thread of that context too. CONFLATE stays off: a message carries a batch
+of frames, and conflating would drop whole batches.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
-from types import TracebackType
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import zmq
-import zmq.asyncio
-from zmq.auth.asyncio import AsyncioAuthenticator
+from zmq.auth.thread import ThreadAuthenticator
 
-from daemon.curve import load_server_keys, start_curve_server
+from daemon.curve import load_server_keys, start_curve_server_thread
 from daemon.stream_config import StreamingConfig
 from daemon.stream_messages import (
     PoseMessage,
@@ -38,53 +37,61 @@ from daemon.stream_wire import StreamDecodeError
 _LOG = logging.getLogger(__name__)
 
 
-class StreamSubscriber:
-    """SUB socket connected to a SONIC producer (see the module docstring)."""
+@dataclass(frozen=True)
+class Pose:
+    message: PoseMessage
+    received_ns: int
+
+
+@dataclass(frozen=True)
+class Command:
+    command: ProducerCommand
+
+
+@dataclass(frozen=True)
+class Refused:
+    error: StreamDecodeError
+
+
+Received = Pose | Command | Refused
+
+
+class StreamReceiver:
+    """SUB socket connected to a SONIC producer (see the module docstring).
+
+    Args:
+        config: endpoint, limits, decoder settings, CURVE.
+        io_priority: SCHED_FIFO priority for the context's I/O thread; None leaves it as is.
+        environ: where ``CREDENTIALS_DIRECTORY`` is looked up (default ``os.environ``).
+    """
 
     def __init__(
         self,
         *,
         config: StreamingConfig,
-        on_pose: Callable[[PoseMessage, int], None],
-        on_command: Callable[[ProducerCommand], None],
-        on_refusal: Callable[[StreamDecodeError], None],
-        context: zmq.asyncio.Context | None = None,
+        io_priority: int | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        """Args:
-        config: endpoint, limits, decoder settings, CURVE.
-        on_pose: each accepted pose message and its arrival time (``time.monotonic_ns``);
-            called on the event loop, must not block.
-        on_command: each accepted producer command.
-        on_refusal: each malformed message.
-        context: ZeroMQ context (default: the process-wide instance; with CURVE, one of the
-            subscriber's own, so its ZAP handler applies to this socket alone).
-        environ: where ``CREDENTIALS_DIRECTORY`` is looked up (default ``os.environ``).
-        """
         self._config = config
-        self._on_pose = on_pose
-        self._on_command = on_command
-        self._on_refusal = on_refusal
-        self._owns_context = context is None and config.curve is not None
-        if context is not None:
-            self._context = context
-        elif self._owns_context:
-            self._context = zmq.asyncio.Context()
-        else:
-            self._context = zmq.asyncio.Context.instance()
+        self._io_priority = io_priority
         self._environ = os.environ if environ is None else environ
-        self._auth: AsyncioAuthenticator | None = None
-        self._socket: zmq.asyncio.Socket | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._context: zmq.Context[zmq.Socket[bytes]] | None = None
+        self._socket: zmq.Socket[bytes] | None = None
+        self._auth: ThreadAuthenticator | None = None
         self.messages = 0
         self.commands = 0
         self.refused = 0
 
-    async def __aenter__(self) -> StreamSubscriber:
+    def open(self) -> None:
         """Connect. Raises ``CurveKeyError`` when a configured key cannot be read."""
         curve = self._config.curve
         keys = load_server_keys(curve, self._environ) if curve is not None else None
-        sock = self._context.socket(zmq.SUB)
+        context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        if self._io_priority is not None:
+            # Before the first socket: the I/O thread starts with its policy.
+            context.set(zmq.THREAD_SCHED_POLICY, os.SCHED_FIFO)
+            context.set(zmq.THREAD_PRIORITY, self._io_priority)
+        sock = context.socket(zmq.SUB)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.CONFLATE, 0)
         sock.setsockopt(zmq.RCVHWM, self._config.receive_hwm)
@@ -93,59 +100,51 @@ class StreamSubscriber:
         sock.setsockopt(zmq.SUBSCRIBE, self._config.decode.command_topic)
         try:
             if keys is not None:
-                self._auth = start_curve_server(self._context, sock, keys)
+                self._auth = start_curve_server_thread(context, sock, keys)
             sock.connect(self._config.endpoint)
         except zmq.ZMQError:
             sock.close(linger=0)
-            self._close_auth()
+            self._stop_auth()
+            context.term()
             raise
-        self._socket = sock
-        self._task = asyncio.create_task(self._receive(sock), name="sonic-stream-recv")
+        self._context, self._socket = context, sock
         _LOG.info("SONIC stream input connected to %s", self._config.endpoint)
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        task, self._task = self._task, None
-        failure: BaseException | None = None
-        if task is not None:
-            task.cancel()
-            await asyncio.wait([task])
-            failure = None if task.cancelled() else task.exception()
+    def close(self) -> None:
         if self._socket is not None:
             self._socket.close(linger=0)
             self._socket = None
-        self._close_auth()
-        if failure is not None and exc is None:
-            raise failure
+        self._stop_auth()
+        if self._context is not None:
+            self._context.term()
+            self._context = None
 
-    def _close_auth(self) -> None:
+    def _stop_auth(self) -> None:
         if self._auth is not None:
             self._auth.stop()
             self._auth = None
-        if self._owns_context:
-            self._context.term()
 
-    async def _receive(self, sock: zmq.asyncio.Socket) -> None:
+    def poll(self, timeout_ms: int) -> bool:
+        """True when a message is waiting (after at most ``timeout_ms``)."""
+        sock = self._socket
+        return sock is not None and bool(sock.poll(timeout_ms, zmq.POLLIN))
+
+    def receive(self) -> Received:
+        """The next message, decoded (call after ``poll`` said one is waiting)."""
+        if self._socket is None:
+            raise RuntimeError("StreamReceiver.receive before open")
+        frame: Any = self._socket.recv(copy=False)
+        received_ns = time.monotonic_ns()
+        data = frame.buffer
         decode = self._config.decode
-        while True:
-            frame = await sock.recv(copy=False)
-            received_ns = time.monotonic_ns()
-            data = frame.buffer
-            try:
-                if bytes(data[: len(decode.command_topic)]) == decode.command_topic:
-                    command = decode_command_message(data, decode)
-                    self.commands += 1
-                    self._on_command(command)
-                    continue
-                message = decode_pose_message(data, decode)
-            except StreamDecodeError as error:
-                self.refused += 1
-                self._on_refusal(error)
-                continue
-            self.messages += 1
-            self._on_pose(message, received_ns)
+        try:
+            if bytes(data[: len(decode.command_topic)]) == decode.command_topic:
+                command = decode_command_message(data, decode)
+                self.commands += 1
+                return Command(command)
+            message = decode_pose_message(data, decode)
+        except StreamDecodeError as error:
+            self.refused += 1
+            return Refused(error)
+        self.messages += 1
+        return Pose(message, received_ns)

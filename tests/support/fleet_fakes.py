@@ -23,7 +23,6 @@ from daemon.control_link import (
     CommandResult,
     ControlStatus,
     ModeEvent,
-    StreamChunk,
     TimingFigures,
 )
 from daemon.motion_library import IngestResult, UnknownPackageError
@@ -136,18 +135,6 @@ class FakeControlLink:
             return CommandResult(False, "a motion is running; stop it first")
         self.loaded_package, self.track_frames, self.paused_frame = package_id, track.n_frames, -1
         return CommandResult(True)
-
-    async def stream_frames(self, chunk: StreamChunk) -> CommandResult:
-        self._record("stream_frames")
-        return CommandResult(False, "the fake control link does not stream", "not_holding")
-
-    async def stream_close(self, session: int) -> CommandResult:
-        self._record("stream_close")
-        return CommandResult(False, "nothing is streaming", "stream_ended")
-
-    async def stream_fault(self, session: int) -> CommandResult:
-        self._record("stream_fault")
-        return CommandResult(False, "nothing is streaming", "stream_ended")
 
     def status(self) -> ControlStatus:
         return ControlStatus(

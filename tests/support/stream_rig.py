@@ -202,7 +202,9 @@ async def stream_rig(
                 run_dir=str(run_dir),
                 config=LinkConfig(),
             ) as link,
-            StreamingInput(config=config, link=link, sonic=sonic) as streaming,
+            StreamingInput(
+                config=config, link=link, run_dir=str(run_dir), sonic=sonic
+            ) as streaming,
         ):
             rig = StreamRig(control, link, streaming, producer)
             await rig.wait_for(lambda: link.status().is_alive)

@@ -34,7 +34,7 @@ from daemon.curve import (
 )
 from daemon.stream_config import StreamingConfig
 from daemon.stream_messages import PoseMessage, pack_pose_message
-from daemon.stream_subscriber import StreamSubscriber
+from daemon.stream_subscriber import Pose, StreamReceiver
 from tests.support.sonic_producer import publish_until, v1_fields
 
 T = TypeVar("T")
@@ -227,16 +227,22 @@ def stream_with_producer(
                 secret_key_file=server_secret_file, authorized_keys=(allowed.decode(),)
             )
             config = StreamingConfig(endpoint=f"tcp://127.0.0.1:{port}", curve=curve)
-            async with StreamSubscriber(
-                config=config,
-                on_pose=lambda message, _: received.append(message),
-                on_command=lambda _: None,
-                on_refusal=lambda _: None,
-            ):
+            receiver = StreamReceiver(config=config)
+            receiver.open()
+
+            def take() -> bool:
+                if receiver.poll(0):
+                    got = receiver.receive()
+                    if isinstance(got, Pose):
+                        received.append(got.message)
+                return bool(received)
+
+            try:
                 outcome = await handshake_outcome(monitor)
                 if outcome == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-                    message = pack_pose_message(1, v1_fields(2))
-                    await publish_until(pub, message, lambda: bool(received))
+                    await publish_until(pub, pack_pose_message(1, v1_fields(2)), take)
+            finally:
+                receiver.close()
             return outcome
         finally:
             pub.disable_monitor()
