@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,6 +57,25 @@ class Refused:
 Received = Pose | Command | Refused
 
 
+def fifo_permitted(priority: int) -> bool:
+    """Whether a thread of this process may take SCHED_FIFO ``priority`` (tried on a probe
+    thread, which then ends)."""
+    permitted: list[bool] = []
+
+    def probe() -> None:
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+        except OSError:
+            permitted.append(False)
+        else:
+            permitted.append(True)
+
+    thread = threading.Thread(target=probe, name="fifo-probe")
+    thread.start()
+    thread.join()
+    return permitted == [True]
+
+
 class StreamReceiver:
     """SUB socket connected to a SONIC producer (see the module docstring).
 
@@ -87,8 +107,9 @@ class StreamReceiver:
         curve = self._config.curve
         keys = load_server_keys(curve, self._environ) if curve is not None else None
         context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        if self._io_priority is not None:
-            # Before the first socket: the I/O thread starts with its policy.
+        if self._io_priority is not None and fifo_permitted(self._io_priority):
+            # Before the first socket: the I/O thread starts with its policy. (libzmq aborts
+            # the process when it may not set it, hence the probe.)
             context.set(zmq.THREAD_SCHED_POLICY, os.SCHED_FIFO)
             context.set(zmq.THREAD_PRIORITY, self._io_priority)
         sock = context.socket(zmq.SUB)

@@ -16,7 +16,14 @@ import zmq
 
 from daemon.stream_config import StreamingConfig
 from daemon.stream_messages import pack_command_message, pack_pose_message
-from daemon.stream_subscriber import Command, Pose, Received, Refused, StreamReceiver
+from daemon.stream_subscriber import (
+    Command,
+    Pose,
+    Received,
+    Refused,
+    StreamReceiver,
+    fifo_permitted,
+)
 from daemon.stream_wire import StreamErrorCode
 from tests.support.sonic_producer import v1_fields, v3_fields
 
@@ -90,3 +97,15 @@ def test_receiving_before_open_is_a_programming_error() -> None:
     assert not receiver.poll(0)
     with pytest.raises(RuntimeError, match="before open"):
         receiver.receive()
+
+
+def test_a_priority_for_the_io_thread_is_set_only_where_permitted() -> None:
+    """libzmq aborts the process when it may not set an I/O thread's policy: the receiver
+    probes first, and opens either way."""
+    receiver = StreamReceiver(config=StreamingConfig(), io_priority=1)
+    receiver.open()
+    try:
+        assert not receiver.poll(0)
+    finally:
+        receiver.close()
+    assert isinstance(fifo_permitted(1), bool)
