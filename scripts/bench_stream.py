@@ -22,8 +22,11 @@ after a pause (a new stream may use another protocol). Figures per stream (after
 - ``map_ms_per_msg``: daemon CPU milliseconds per message to build frames (p50; p99 beside).
 
 ``--load`` runs the same streams again with a busy process on each core (``while True: pass``)
-and prints both side by side. SONIC itself is not in this loop: its weights are not available
-here (see ``scripts/bench_policy.py`` for the policy's cost on stand-in models).
+and prints both side by side. The daemon runs as configured for the robot: its stream relay
+thread at SCHED_FIFO ``realtime.stream_relay_priority`` where permitted (``relay_sched`` says
+which ran); this script (the producer, standing in for another machine) at normal priority.
+SONIC itself is not in this loop: its weights are not available here (see
+``scripts/bench_policy.py`` for the policy's cost on stand-in models).
 
 Usage: scripts/bench_stream.py [--seconds 12] [--load] [--target-delay-ms 40] [--json]
 """
@@ -248,6 +251,7 @@ async def stream_once(
         "ticks": len(lags),
         "messages": int(seconds / PERIOD_S),
         "refused": int(streaming["refusals"]["refused"]),
+        "relay_sched": str(streaming.get("relay_sched", "")),
     }
 
 
