@@ -126,7 +126,10 @@ def status_text(status: ControlStatus) -> str:
     if not status.is_alive:
         return "control process down"
     package = status.loaded_package or "-"
-    frame = f" frame {status.track_frame}/{status.track_frames}" if status.track_frame >= 0 else ""
+    frame = ""
+    if status.track_frame >= 0:  # a stream has no length: its frame is the producer's
+        length = f"/{status.track_frames}" if status.track_frames > 0 else ""
+        frame = f" frame {status.track_frame}{length}"
     return f"mode {status.mode} ({status.last_cause}); package {package}{frame}"
 
 
