@@ -18,6 +18,7 @@ because it decides who may clear it (``may_reset``).
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import logging
 import os
@@ -58,6 +59,12 @@ class ResetRequester(enum.Enum):
 
 ROBOT_SIDE_ORIGINS = frozenset({EstopOrigin.REMOTE_KEY, EstopOrigin.LOCAL, EstopOrigin.UNKNOWN})
 """Origins whose e-stop is acknowledged at the robot (reported as VDA 5050 ``MANUAL``)."""
+
+
+def estop_message_id(payload: bytes) -> str:
+    """The id of an e-stop request message: the same bytes arriving by two paths (the fleet's
+    instantActions and its e-stop topic carry the same message) engage once."""
+    return hashlib.sha256(payload).hexdigest()[:16]
 
 
 def may_reset(origin: EstopOrigin, requester: ResetRequester, *, fleet_may_reset_robot_side: bool

@@ -239,13 +239,16 @@ class ZmqControlLink:
     async def estop(self, origin: EstopOrigin) -> None:
         self.estop_now(origin)
 
-    def estop_now(self, origin: EstopOrigin) -> bool:
+    def estop_now(self, origin: EstopOrigin, message_id: str = "") -> bool:
         """Send the e-stop without awaiting anything (the fleet's fast lane calls this from a
         message callback). False when the socket refused it (queue full: the control process
         is not reading; it is then either dead and restarts in ESTOP, or already stopping)."""
         self._process.carry_estop(origin)
         # The send time orders it against a reset already queued on the command socket.
-        message = pack({"kind": "estop", "source": origin.value, "sent_ns": time.monotonic_ns()})
+        fields = {"kind": "estop", "source": origin.value, "sent_ns": time.monotonic_ns()}
+        if message_id:
+            fields["id"] = message_id
+        message = pack(fields)
         try:
             self._estop.send(message, zmq.NOBLOCK)
         except zmq.ZMQError as exc:

@@ -117,9 +117,13 @@ class ControlLink(Protocol):
         ``origin`` is persisted with the latch and decides who may reset it."""
         ...
 
-    def estop_now(self, origin: EstopOrigin) -> bool:
+    def estop_now(self, origin: EstopOrigin, message_id: str = "") -> bool:
         """``estop`` without awaiting, for callers that must not yield (the fleet's fast lane
-        runs inside the MQTT client's message callback). False when it could not be queued."""
+        runs inside the MQTT client's message callback). False when it could not be queued.
+
+        ``message_id`` names the message that asked for it (``estop_message_id``): the same
+        message arriving again by another path (the e-stop relay, or a redelivery) engages
+        only once, so a late copy cannot re-engage an e-stop that was reset meanwhile."""
         ...
 
     async def command(

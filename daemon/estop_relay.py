@@ -36,7 +36,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from controller.estop_latch import EstopOrigin
+from controller.estop_latch import EstopOrigin, estop_message_id
 from controller.ipc.wire import pack
 from daemon.broker_tls import build_tls_context
 from daemon.mqtt_adapter import read_password
@@ -138,12 +138,11 @@ class Relay:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         # First the e-stop, whatever the message says: nothing before it may fail.
-        sent_ns = time.monotonic_ns()
+        message_id = estop_message_id(bytes(message.payload))
+        estop = {"kind": "estop", "source": EstopOrigin.FLEET.value,
+                 "sent_ns": time.monotonic_ns(), "id": message_id}  # fmt: skip
         try:
-            self._estop.send(
-                pack({"kind": "estop", "source": EstopOrigin.FLEET.value, "sent_ns": sent_ns}),
-                zmq.NOBLOCK,
-            )
+            self._estop.send(pack(estop), zmq.NOBLOCK)
         except zmq.ZMQError as exc:
             log.critical("e-stop relay: the control process did not take the e-stop: %s", exc)
         self.relayed += 1

@@ -60,7 +60,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from controller.estop_latch import EstopOrigin
+from controller.estop_latch import EstopOrigin, estop_message_id
 from daemon.aio import wait_event
 from daemon.control_link import CommandKind, CommandResult, ControlLink, ControlStatus
 from daemon.estop_lane import EstopRelayProcess, report_endpoint
@@ -215,6 +215,7 @@ class FleetService:
         self.counters = FleetCounters()
         self._has_reported_retained = False
         self.tasks = TaskSupervisor()
+        self._is_closing = False
         self.adapter = MqttAdapter(
             broker=config.broker,
             client_id=config.client_id,
@@ -295,6 +296,8 @@ class FleetService:
         e-stop relay is down.
 
         Safe to call from another thread (the daemon's heartbeat thread reads it)."""
+        if self._is_closing:
+            return True  # stopping on purpose: the daemon brings the robot to its safe mode next
         relay_ok = self.relay is None or self.relay.is_healthy()
         return self.tasks.is_healthy() and relay_ok
 
@@ -304,6 +307,7 @@ class FleetService:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._is_closing = True
         for job in self._jobs.values():
             job.cancel()
         await self.tasks.aclose(_STOP_TIMEOUT_S)
@@ -332,7 +336,7 @@ class FleetService:
         self.counters.fast_lane_estops += 1
         # The boundary: whatever goes wrong here must not end the MQTT client's receive path.
         try:
-            sent = self._link.estop_now(EstopOrigin.FLEET)
+            sent = self._link.estop_now(EstopOrigin.FLEET, estop_message_id(incoming.payload))
         except Exception:
             log.exception("fleet e-stop could not be sent from the fast lane")
             return False

@@ -8,6 +8,7 @@ once and a status snapshot at 10 Hz. Work here happens between ticks, never insi
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import time
@@ -69,6 +70,8 @@ class ControlServer:
         self._sq_err_count = 0
         self.is_stopping = False
         self._pid = os.getpid()
+        self._seen_estop_ids: collections.deque[str] = collections.deque(maxlen=64)
+        """Ids of e-stop requests acted on (the fleet sends each by two paths)."""
 
     def _bind(self, kind: int, name: str) -> zmq.Socket[bytes]:
         socket: zmq.Socket[bytes] = self._ctx.socket(kind)
@@ -137,11 +140,18 @@ class ControlServer:
                 message = unpack(data)
                 sent_ns = int(message.get("sent_ns", 0))
                 this_origin = _origin(message.get("source"))
-            except (WireError, TypeError, ValueError):
+                message_id = message.get("id")
+            except (WireError, TypeError, ValueError, AttributeError):
                 sent_ns = time.monotonic_ns()  # unreadable: as if sent now (safest)
-                this_origin = EstopOrigin.UNKNOWN
+                this_origin, message_id = EstopOrigin.UNKNOWN, None
+            if isinstance(message_id, str) and message_id:
+                if message_id in self._seen_estop_ids:
+                    continue  # the same request by another path: it engaged once already
+                self._seen_estop_ids.append(message_id)
             origin = origin or this_origin  # the first one decides who may clear it
             self._last_estop_sent_ns = max(self._last_estop_sent_ns, sent_ns)
+        if origin is None:
+            return  # only copies of requests already acted on
         if self._loop.supervisor.mode is not Mode.ESTOP:
             self._last_estop_written_ns = self._loop.estop_now(
                 Cause.ESTOP_COMMAND, origin or EstopOrigin.UNKNOWN

@@ -138,3 +138,32 @@ def test_a_reset_names_its_requester_and_only_the_robot_side_clears_a_local_esto
         estop.close(0)
         commands.close(0)
         server.close()
+
+
+def test_the_same_estop_request_by_two_paths_engages_once(tmp_path: Path) -> None:
+    """The fleet sends each e-stop on its e-stop topic (relay) and on instantActions (fast
+    lane): a copy arriving after a reset must not engage again; a new request does."""
+    server, loop, _ = make_server(tmp_path)
+    estop, commands = connect_clients(tmp_path)
+    try:
+        time.sleep(0.1)  # connections settle
+
+        def send_estop(message_id: str) -> None:
+            estop.send(pack({"kind": "estop", "source": "fleet", "id": message_id,
+                             "sent_ns": time.monotonic_ns()}))  # fmt: skip
+            time.sleep(0.05)
+            server.wait_until(time.monotonic_ns() + 30_000_000)
+
+        send_estop("a1")
+        assert loop.supervisor.mode is Mode.ESTOP
+        commands.send(pack({"kind": "reset_estop", "id": 1, "sent_ns": time.monotonic_ns()}))
+        server.wait_until(time.monotonic_ns() + 30_000_000)
+        assert unpack(commands.recv(zmq.NOBLOCK))["accepted"] is True
+        send_estop("a1")  # the late copy
+        assert loop.supervisor.mode is Mode.DAMP
+        send_estop("b2")  # a new request
+        assert loop.supervisor.mode is Mode.ESTOP
+    finally:
+        estop.close(0)
+        commands.close(0)
+        server.close()

@@ -67,7 +67,7 @@ class FakeControlLink:
     async def estop(self, origin: EstopOrigin) -> None:
         self.estop_now(origin)
 
-    def estop_now(self, origin: EstopOrigin) -> bool:
+    def estop_now(self, origin: EstopOrigin, message_id: str = "") -> bool:
         self._record("estop", origin.value)
         self._cancel_timers()
         if self.mode != "ESTOP":
