@@ -89,10 +89,14 @@ class StreamControlClient:
         """The stream faulted: hold now, damp after the supervisor's timeout."""
         return self._request({"kind": "stream_fault", "session": session})
 
-    def estop(self) -> bool:
-        """The producer's e-stop, at once. False when it could not be queued."""
+    def estop(self, message_id: str) -> bool:
+        """The producer's e-stop, at once. False when it could not be queued.
+
+        ``message_id`` names this request: the daemon also sends it through ``ZmqControlLink``
+        (which carries it across a control-process restart), and the copy engages only once.
+        """
         message = pack({"kind": "estop", "source": EstopOrigin.PRODUCER.value,
-                        "sent_ns": time.monotonic_ns()})  # fmt: skip
+                        "sent_ns": time.monotonic_ns(), "id": message_id})  # fmt: skip
         try:
             self._estop.send(message, zmq.NOBLOCK)
         except zmq.ZMQError:

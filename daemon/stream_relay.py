@@ -54,8 +54,9 @@ class StreamRelay:
         control: the relay's connection to the control process.
         session, builder, refusals: the lifecycle, frame building and refusal accounting.
         robot: the robot's mode and stream state now (from the control status; thread-safe).
-        on_producer_estop: called (on the relay thread) after a producer's e-stop was sent, so
-            the daemon can carry it across a control-process restart.
+        on_producer_estop: called (on the relay thread) with the request's id after a
+            producer's e-stop was sent, so the daemon can carry it across a control-process
+            restart (the same id: the copy engages once).
         priority: SCHED_FIFO priority of the thread; None leaves it as is.
     """
 
@@ -68,7 +69,7 @@ class StreamRelay:
         builder: FrameBuilder,
         refusals: StreamRefusals,
         robot: Callable[[], RobotView],
-        on_producer_estop: Callable[[], None],
+        on_producer_estop: Callable[[str], None],
         priority: int | None = None,
     ) -> None:
         self._receiver = receiver
@@ -89,6 +90,7 @@ class StreamRelay:
         self._map_cpu_ms = np.zeros(_MAP_SAMPLES)
         self._map_count = 0
         self._estop_logged_at = -float("inf")
+        self._estops = 0
 
     # ------------------------------------------------------------------ any thread
     def start(self) -> None:
@@ -174,8 +176,12 @@ class StreamRelay:
             is_planner = self._session.is_planner_mode
         for step in steps:
             if step.kind is StepKind.ESTOP:
-                self._control.estop()  # at once, before anything else
-                self._on_producer_estop()
+                # Each stop the producer sends is a request of its own (producers repeat
+                # identical bytes), so the id is made here, per message received.
+                self._estops += 1
+                message_id = f"producer-{os.getpid()}-{self._estops}"
+                self._control.estop(message_id)  # at once, before anything else
+                self._on_producer_estop(message_id)
                 now = time.monotonic()
                 if now - self._estop_logged_at >= 1.0:
                     log.critical("e-stop from the streaming producer (command stop)",

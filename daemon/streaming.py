@@ -97,7 +97,7 @@ class StreamingInput:
             builder=self._builder,
             refusals=self.refusals,
             robot=self._robot,
-            on_producer_estop=lambda: self._call_soon(loop),
+            on_producer_estop=lambda message_id: self._call_soon(loop, message_id),
             priority=self._priority,
         )
         self._relay.start()
@@ -141,13 +141,13 @@ class StreamingInput:
         status = self._link.status()
         return RobotView(mode=status.mode, is_streaming=bool(status.stream.get("is_active")))
 
-    def _call_soon(self, loop: asyncio.AbstractEventLoop) -> None:
-        loop.call_soon_threadsafe(self._carry_estop)
+    def _call_soon(self, loop: asyncio.AbstractEventLoop, message_id: str) -> None:
+        loop.call_soon_threadsafe(self._carry_estop, message_id)
 
-    def _carry_estop(self) -> None:
-        """The relay sent the producer's e-stop; the link carries it across a restart (and
-        sends it once more, which changes nothing in ESTOP)."""
-        self._link.estop_now(EstopOrigin.PRODUCER)
+    def _carry_estop(self, message_id: str) -> None:
+        """The relay sent the producer's e-stop; the link carries it across a restart (its copy,
+        under the same id, engages nothing a second time)."""
+        self._link.estop_now(EstopOrigin.PRODUCER, message_id)
 
     async def _watch_modes(self) -> None:
         async for event in self._link.events():

@@ -267,6 +267,12 @@ def test_the_producers_stop_is_an_estop_with_its_origin(tmp_path: Path) -> None:
             assert rig.status().estop_origin == "producer"
             reset = await rig.link.command(CommandKind.RESET_ESTOP)
             assert reset.accepted, "the fleet may clear a producer's e-stop"
+            await rig.wait_mode("DAMP")
+            await asyncio.sleep(0.2)  # the e-stop's second copy (via the link) arrives late
+            assert rig.status().mode == "DAMP", "a copy of a request does not engage again"
+            # The producer repeats the very same bytes later: a new request, it engages.
+            await rig.send(pack_command_message(start=False, stop=True, planner=False))
+            await rig.wait_mode("ESTOP")
 
     run(scenario())
 
