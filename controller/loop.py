@@ -9,7 +9,10 @@ here; the daemon's waiter serves its command socket meanwhile and calls ``estop_
 Starting a track (or resuming one) first blends from the pose last commanded to the track's
 start frame (``controller.blend``), and the track's clock starts only when the blend is done;
 at the end of a track it blends back to the rest pose before the supervisor holds. The phase
-(``TrackPhase``) is visible to observers; streamed tracks play without blends.
+(``TrackPhase``) is visible to observers. A stream (``controller.stream_track``) is engaged and
+disengaged with the same blends: in, from the pose last commanded to the moving stream (its
+playback runs on through the blend, it is live); out, to the rest pose when the stream is ended
+on purpose; and again in when a catch-up jumps the stream ahead.
 
 Deadlines are ``t0 + k · period`` on a monotonic clock: the work of a tick never shifts the next
 one (a sleep-after-work loop runs at 1 / (period + work) and drifts). A tick that starts more than
@@ -32,6 +35,7 @@ from controller.hands import HandCommandShaper
 from controller.realtime import RealtimeConfig, RealtimeReport, apply_realtime, release_realtime
 from controller.robot.base import F64, RobotBackend, RobotCommand, RobotState
 from controller.safety import Cause, Mode, Supervisor
+from controller.stream_track import StreamTrack
 from controller.timing import TickTimingRing
 from controller.tracking import TrackingController
 from estimators.track import TrackView
@@ -116,6 +120,9 @@ class ControlLoop:
         self.command = RobotCommand()
         self.timing = TickTimingRing(config.timing_capacity)
         self.track: TrackView | None = None
+        """The track TRACK plays (or last played): the loaded package, or a stream."""
+        self.package: TrackView | None = None
+        """The loaded motion package (kept while a stream plays)."""
         self.frame = 0
         """Frame of the track the current (or last) TRACK tick used."""
         self.ticks = 0
@@ -126,32 +133,64 @@ class ControlLoop:
         self.phase = TrackPhase.IDLE
         """The phase of the current (or last) TRACK tick."""
         self.blend = JointBlend(config.blend, g1.NUM_BODY_JOINTS, config.period_s)
-        self._blends_enabled = True
+        self.stream: StreamTrack | None = None
+        """The stream being played when ``track`` is it (None while a package plays)."""
 
     # --------------------------------------------- requests (between ticks, same thread)
     def load_track(self, track: TrackView) -> None:
         """Make ``track`` the one the next ``start_track`` plays; precomputes off the tick."""
         self.controller.prepare(track)
-        self.track = track
+        self.track = self.package = track
 
-    def start_track(self, start_frame: int = 0, *, is_streaming: bool = False) -> bool:
-        """HOLD -> TRACK with the loaded track, from ``start_frame`` (a resumed pause).
-
-        ``is_streaming``: the track grows while it plays, and the supervisor watches it go stale.
-        """
-        if self.track is None or not 0 <= start_frame < self.track.n_frames:
+    def start_track(self, start_frame: int = 0) -> bool:
+        """HOLD -> TRACK with the loaded package, from ``start_frame`` (a resumed pause)."""
+        if self.package is None or not 0 <= start_frame < self.package.n_frames:
             return False
-        if not self.supervisor.request_track(self.clock.now_ns(), is_streaming=is_streaming):
+        if not self.supervisor.request_track(self.clock.now_ns()):
             return False
+        self.track, self.stream = self.package, None
         self.controller.start(self.track, self.state)
         self._next_frame = start_frame
-        self._blends_enabled = not is_streaming
         start_pose = self.track.q_hw[self.track.frame(start_frame)]
         # From the pose last commanded (HOLD's target): the robot's reference never jumps.
-        if self._blends_enabled and self.blend.plan(self.command.q, start_pose) > 0:
+        if self.blend.plan(self.command.q, start_pose) > 0:
             self.phase = TrackPhase.BLEND_IN
         else:
             self.phase = TrackPhase.PLAY
+        return True
+
+    def start_stream(self, stream: StreamTrack, *, take_over: bool = False) -> bool:
+        """HOLD -> TRACK playing ``stream`` (its first frames already written), blended in.
+
+        ``take_over``: a motion package playing in TRACK is stopped for the stream (recorded
+        as TRACK_STOPPED, then TRACK_REQUESTED), the blend starting from its last command.
+        """
+        sup, now = self.supervisor, self.clock.now_ns()
+        if sup.mode is Mode.TRACK and take_over and self.stream is None:
+            sup.request_stop_track(now)
+        self.controller.prepare(stream)
+        if not sup.request_track(now, is_streaming=True):
+            return False
+        self.track = self.stream = stream
+        self.controller.start(stream, self.state)
+        self._next_frame = 0
+        if self.blend.plan(self.command.q, stream.q_hw[0]) > 0:
+            self.phase = TrackPhase.BLEND_IN
+        else:
+            self.phase = TrackPhase.PLAY
+        return True
+
+    def end_stream(self) -> bool:
+        """End the stream on purpose: blend to the rest pose, then HOLD (TRACK_COMPLETE)."""
+        if self.supervisor.mode is not Mode.TRACK or self.stream is None:
+            return False
+        self.supervisor.stream_ending()
+        if self.config.blend.is_blend_out_enabled and (
+            self.blend.plan(self.command.q, g1.Q_DEFAULT) > 0
+        ):
+            self.phase = TrackPhase.BLEND_OUT
+        else:
+            self.supervisor.track_complete()
         return True
 
     @property
@@ -210,7 +249,7 @@ class ControlLoop:
         w_read = watch()
         mode = sup.check(self.state, t_start)
         if mode is Mode.TRACK:
-            self._track_tick(w_read)
+            self._track_tick(t_start, w_read)
         elif self.phase is not TrackPhase.IDLE:
             self.phase = TrackPhase.IDLE
             self.blend.cancel()
@@ -232,12 +271,20 @@ class ControlLoop:
         if self.observer is not None:
             self.observer(self)
 
-    def _track_tick(self, w_read: int) -> None:
-        """TRACK mode: blend in, play one frame, or blend out (the track's clock only runs in
-        PLAY, so after a blend-in the start frame is played in full)."""
+    def _track_tick(self, t_start: int, w_read: int) -> None:
+        """TRACK mode: blend in, play one frame, or blend out (a package's clock only runs in
+        PLAY, so after a blend-in the start frame is played in full; a stream plays on)."""
         track = self.track
         if track is None:
             self.supervisor.track_complete()
+        elif self.stream is not None and track is self.stream:
+            if (
+                self.stream.advance(t_start)
+                and self.phase is TrackPhase.PLAY
+                and (self.blend.plan(self.command.q, self.stream.q_hw[0]) > 0)
+            ):
+                self.phase = TrackPhase.BLEND_IN  # a catch-up jumped ahead: blend there
+            self._track_step(track, 0, w_read)
         elif self.phase is TrackPhase.BLEND_IN:
             self._track_step(track, self._next_frame, w_read)
         elif self.phase is TrackPhase.BLEND_OUT:
@@ -245,10 +292,8 @@ class ControlLoop:
         elif self._next_frame < track.n_frames:
             self._track_step(track, self._next_frame, w_read)
             self._next_frame += 1
-        elif (
-            self._blends_enabled
-            and self.config.blend.is_blend_out_enabled
-            and self.blend.plan(self.command.q, g1.Q_DEFAULT) > 0
+        elif self.config.blend.is_blend_out_enabled and (
+            self.blend.plan(self.command.q, g1.Q_DEFAULT) > 0
         ):
             # Past the last frame: back to the rest pose (the default standing pose) first.
             self.phase = TrackPhase.BLEND_OUT

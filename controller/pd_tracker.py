@@ -42,6 +42,15 @@ class PdTracker:
         self._prepared: tuple[TrackView, F64, F64] | None = None
         self._active: tuple[TrackView, F64, F64] | None = None
 
+    def stream_refusal(self, protocol: int) -> str:
+        """G1 joint references (v1) and mapped SMPL frames (v3) only: v4 tokens need SONIC."""
+        if protocol == 4:
+            return ("protocol v4 streams SONIC tokens; the PD tracker cannot follow them "
+                    "(configure [sonic] to track token streams)")  # fmt: skip
+        if protocol not in (1, 3):
+            return f"protocol v{protocol} is not supported"
+        return ""
+
     def prepare(self, track: TrackView) -> None:
         """Precompute velocity and torque feed-forward for ``track`` (off the control path).
 

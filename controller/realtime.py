@@ -37,6 +37,10 @@ class RealtimeConfig:
     estop_relay_priority: int = 50
     """SCHED_FIFO priority of the daemon's e-stop relay process: below the loop's, above
     everything else, so an e-stop from the fleet is relayed promptly on a busy machine."""
+    stream_relay_priority: int = 40
+    """SCHED_FIFO priority of the daemon's stream relay thread (and its socket's I/O thread):
+    below the e-stop relay's, so streamed frames reach the jitter buffer in time on a busy
+    machine (``scripts/bench_stream.py --load``)."""
     cpu_affinity: tuple[int, ...] | None = None
     """CPUs to pin the control process to; None keeps the inherited mask."""
     lock_memory: bool = True
@@ -49,6 +53,11 @@ class RealtimeConfig:
             raise ValueError(
                 "realtime.estop_relay_priority must be within 1..fifo_priority-1, got "
                 f"{self.estop_relay_priority}"
+            )
+        if not 1 <= self.stream_relay_priority < self.estop_relay_priority:
+            raise ValueError(
+                "realtime.stream_relay_priority must be within 1..estop_relay_priority-1, got "
+                f"{self.stream_relay_priority}"
             )
         if not 1 <= self.fifo_priority <= 99:
             raise ValueError(f"fifo_priority must be within 1..99, got {self.fifo_priority}")

@@ -82,6 +82,9 @@ class Cause(enum.IntEnum):
     INFERENCE_FAILED = 23
     RESTARTED = 24
     """The control process was restarted (its predecessor died): it starts damped."""
+    STREAM_PROTOCOL_CHANGED = 25
+    """The streaming producer changed its protocol version within a stream (SONIC stops
+    streaming then): hold, then damp after ``fault_hold_s``."""
 
 
 POWERED_MODES = frozenset({Mode.RAMP, Mode.HOLD, Mode.TRACK})
@@ -375,6 +378,28 @@ class Supervisor:
         self._now_ns = max(self._now_ns, now_ns)
         self._enter_hold(Cause.TRACK_STOPPED)
         return True
+
+    def stream_fault(self, now_ns: int, cause: Cause) -> bool:
+        """A fault in the stream being tracked, found outside the tick (by the daemon): HOLD
+        now and DAMP after ``fault_hold_s``, like a stale reference. False when no stream is
+        being tracked."""
+        if self._mode is not Mode.TRACK or not self._is_streaming:
+            return False
+        self._now_ns = max(self._now_ns, now_ns)
+        self._enter_hold(cause)
+        self._fault_cause = cause
+        self._fault_deadline_ns = self._now_ns + int(self.config.fault_hold_s * 1e9)
+        return True
+
+    def stream_ending(self) -> None:
+        """A stream is being ended on purpose (blending out): no more frames are expected, so
+        their absence is no longer a fault."""
+        self._is_streaming = False
+
+    @property
+    def is_streaming(self) -> bool:
+        """True while TRACK follows a live stream (not one blending out)."""
+        return self._mode is Mode.TRACK and self._is_streaming
 
     def track_complete(self) -> None:
         """The tracking controller reached the end of its reference: hold the last target."""

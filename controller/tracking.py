@@ -30,6 +30,10 @@ class TrackingController(Protocol):
         """After ``step``: None when the proposal is usable, else why not (the supervisor damps)."""
         ...
 
+    def stream_refusal(self, protocol: int) -> str:
+        """Why a stream of SONIC protocol ``protocol`` cannot be followed ("" when it can)."""
+        ...
+
     def prepare(self, track: TrackView) -> None:
         """Precompute per-track data when a track is loaded, off the control path."""
         ...

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from controller.assembly import StackConfig
 from controller.dynamics import FeedforwardJoints
@@ -27,6 +28,7 @@ from controller.robot.model_source import ModelSource
 from controller.robot.mujoco_backend import SimMode
 from controller.robot.unitree_config import BackendKind
 from controller.safety import Mode
+from controller.stream_track import StreamPlaybackConfig
 from daemon.admin import AdminServer
 from daemon.aio import wait_event
 from daemon.config import EdgeConfig, service_environment
@@ -80,6 +82,9 @@ def control_settings(config: EdgeConfig, source: ModelSource) -> ControlProcessS
         shutdown_mode=Mode.HOLD if daemon.shutdown_mode == "hold" else Mode.DAMP,
         state_publish_endpoint=daemon.state_publish_endpoint,
         robot=config.robot.unitree if config.robot.backend is BackendKind.UNITREE else None,
+        stream=config.streaming.playback
+        if config.streaming is not None
+        else (StreamPlaybackConfig()),
     )
 
 
@@ -121,7 +126,10 @@ def status_text(status: ControlStatus) -> str:
     if not status.is_alive:
         return "control process down"
     package = status.loaded_package or "-"
-    frame = f" frame {status.track_frame}/{status.track_frames}" if status.track_frame >= 0 else ""
+    frame = ""
+    if status.track_frame >= 0:  # a stream has no length: its frame is the producer's
+        length = f"/{status.track_frames}" if status.track_frames > 0 else ""
+        frame = f" frame {status.track_frame}{length}"
     return f"mode {status.mode} ({status.last_cause}); package {package}{frame}"
 
 
@@ -166,14 +174,29 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
                 SdNotifier.from_environment(service_environment(), is_healthy=health.all_pass)
             )
             await adapters.enter_async_context(IngestServer(library=library, config=config.ingest))
+            environment = service_environment()
+            streaming = (
+                StreamingInput(
+                    config=config.streaming,
+                    link=link,
+                    run_dir=settings.run_dir,
+                    sonic=config.sonic,
+                    priority=config.realtime.stream_relay_priority
+                    if config.daemon.realtime
+                    else None,
+                    environ=environment,
+                )
+                if config.streaming is not None
+                else None
+            )
             await adapters.enter_async_context(
                 AdminServer(
                     run_dir=Path(settings.run_dir),
                     link=link,
                     activator=ControlLinkActivator(link=link, library=library),
+                    extra_status=_streaming_status(streaming),
                 )
             )
-            environment = service_environment()
             credentials = environment.get("CREDENTIALS_DIRECTORY")
             generation = GenerationSetup(
                 config=config.generation,
@@ -187,7 +210,8 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
                         link=link,
                         library=library,
                         extra_status=lambda: RobotExtras(
-                            state_of_charge_pct=link.status().battery_soc_pct
+                            state_of_charge_pct=link.status().battery_soc_pct,
+                            information=streaming.information() if streaming else (),
                         ),
                         environ=environment,
                         generation=generation,
@@ -206,10 +230,8 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
                 link.add_health_check(fleet.is_healthy)
             else:
                 log.warning("fleet interface disabled ([fleet] enabled = false): no broker")
-            if config.streaming is not None:
-                await adapters.enter_async_context(
-                    StreamingInput(config=config.streaming, link=link)
-                )
+            if streaming is not None:
+                await adapters.enter_async_context(streaming)
             ready = await _wait_ready(progress, stop, options.ready_timeout_s)
             if ready:
                 notifier.ready(status_text(link.status()))
@@ -222,6 +244,15 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
         # Adapters closed: the fleet saw OFFLINE, no upload or command is accepted any more.
         stopped = await _stop_control(link, process, supervisor_task, started)
     return 0 if ready and stopped else 1
+
+
+def _streaming_status(
+    streaming: StreamingInput | None,
+) -> Callable[[], dict[str, Any]] | None:
+    """``exoactor-edge status`` shows the streaming lifecycle and its refusals."""
+    if streaming is None:
+        return None
+    return lambda: {"streaming": streaming.status()}
 
 
 async def _wait_ready(progress: LoopProgress, stop: asyncio.Event, timeout_s: float) -> bool:

@@ -26,7 +26,7 @@ from controller.safety import SupervisorConfig
 from controller.sonic.config import SonicConfig
 from daemon.generation.config import GenerationConfig
 from daemon.ingest_zmq import IngestConfig
-from daemon.sonic_stream import SonicStreamConfig
+from daemon.stream_config import StreamingConfig
 from daemon.vda5050.config import FleetConfig
 from estimators.errors import SigningKeyError
 from estimators.package import PackageConfig, key_id_of
@@ -183,7 +183,7 @@ class EdgeConfig(BaseSettings):
     """Signatures and limits of motion packages (every upload path)."""
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     """Cloud generation stage (camera, embodiment transfer, planning, video, estimation)."""
-    streaming: SonicStreamConfig | None = None
+    streaming: StreamingConfig | None = None
     """SONIC-protocol streaming input (teleoperation, webcam, VLA producers); off when unset."""
 
     @model_validator(mode="after")

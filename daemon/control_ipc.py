@@ -28,14 +28,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import zmq
 import zmq.asyncio
 
 from controller.estop_latch import EstopOrigin, ResetRequester
 from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, STATUS_SOCKET, endpoint
-from controller.ipc.wire import WireError, encode_array, encode_track, pack, unpack
+from controller.ipc.wire import WireError, encode_track, pack, unpack
 from controller.process.main import ControlProcessSettings
 from controller.safety import SupervisorStart
 from daemon.aio import wait_future
@@ -279,19 +277,6 @@ class ZmqControlLink:
         encoded = await asyncio.to_thread(encode_track, track)
         return await self._request({"kind": "load_track", "track": encoded})
 
-    async def stream(
-        self, frame_index: npt.NDArray[np.int64], rows: ReferenceTrack, *, start: bool
-    ) -> CommandResult:
-        message = {
-            "kind": "stream_start" if start else "stream_append",
-            "frame_index": encode_array(frame_index),
-            "track": encode_track(rows),
-        }
-        return await self._request(message)
-
-    async def stop_stream(self) -> CommandResult:
-        return await self._request({"kind": "stream_stop"})
-
     async def shutdown(self) -> CommandResult:
         return await self._request({"kind": "shutdown"})
 
@@ -343,7 +328,11 @@ class ZmqControlLink:
             future = self._pending.get(ack.get("id"))  # type: ignore[arg-type]
             if future is not None and not future.done():
                 future.set_result(
-                    CommandResult(bool(ack.get("accepted")), str(ack.get("reason", "")))
+                    CommandResult(
+                        bool(ack.get("accepted")),
+                        str(ack.get("reason", "")),
+                        str(ack.get("code") or ""),
+                    )
                 )
 
     async def _read_status(self) -> None:
@@ -392,6 +381,7 @@ def _status_from(message: dict[str, Any], restarts: int) -> ControlStatus:
         is_latch_durable=bool(message.get("is_latch_durable", True)),
         latch_error=str(message.get("latch_error", "")),
         robot=dict(message.get("robot") or {}),
+        stream=dict(message.get("stream") or {}),
     )
 
 

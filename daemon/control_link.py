@@ -17,9 +17,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
-import numpy.typing as npt
-
 from controller.estop_latch import EstopOrigin, ResetRequester
 from estimators.track import ReferenceTrack
 
@@ -44,6 +41,9 @@ class CommandResult:
     accepted: bool
     reason: str = ""
     """Why a command was refused (e.g. "mode is PASSIVE; enable first")."""
+    code: str = ""
+    """A stable code for the refusal, where the control process gives one (stream commands,
+    ``daemon.stream_control``)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,9 @@ class ControlStatus:
     latch_error: str = ""
     robot: dict[str, Any] = field(default_factory=dict)
     """The robot backend's bus counters and battery figure (empty for the simulator)."""
+    stream: dict[str, Any] = field(default_factory=dict)
+    """The control process's stream figures: session (-1: none), protocol, lag_ms, rate,
+    starved_ticks, jumps (``controller.process.stream_commands``)."""
 
     @property
     def battery_soc_pct(self) -> float | None:
@@ -135,14 +138,6 @@ class ControlLink(Protocol):
         ...
 
     async def load_track(self, package_id: str, track: ReferenceTrack) -> CommandResult: ...
-
-    async def stream(
-        self, frame_index: npt.NDArray[np.int64], rows: ReferenceTrack, *, start: bool
-    ) -> CommandResult:
-        """Streamed frames (by producer frame index); ``start`` begins tracking them (HOLD only)."""
-        ...
-
-    async def stop_stream(self) -> CommandResult: ...
 
     def status(self) -> ControlStatus:
         """The newest snapshot (``is_alive`` False while the control process is down)."""

@@ -28,6 +28,7 @@ import zmq
 import zmq.asyncio
 import zmq.auth
 from zmq.auth.asyncio import AsyncioAuthenticator
+from zmq.auth.thread import ThreadAuthenticator
 
 _LOG = logging.getLogger(__name__)
 
@@ -292,6 +293,20 @@ def start_curve_server(
     stops the returned authenticator when it closes the socket.
     """
     auth = AsyncioAuthenticator(context)
+    auth.start()
+    auth.configure_curve_callback("*", _AllowListedKeys(keys.authorized_clients))
+    sock.curve_secretkey = keys.secret_key
+    sock.curve_publickey = keys.public_key
+    sock.curve_server = True
+    return auth
+
+
+def start_curve_server_thread(
+    context: zmq.Context[zmq.Socket[bytes]], sock: zmq.Socket[bytes], keys: CurveServerKeys
+) -> ThreadAuthenticator:
+    """``start_curve_server`` for a socket used outside the event loop (the stream relay's
+    thread): the ZAP handler runs in a thread of its own instead of on the event loop."""
+    auth = ThreadAuthenticator(context)
     auth.start()
     auth.configure_curve_callback("*", _AllowListedKeys(keys.authorized_clients))
     sock.curve_secretkey = keys.secret_key

@@ -1,77 +1,107 @@
-"""SONIC-protocol streaming into the robot: decoded producer messages -> the control process.
+"""SONIC-protocol streaming into the robot: the composition of the streaming parts.
 
-``daemon.sonic_stream`` decodes SONIC's wire format; this adapter turns each message into
-reference-track rows and forwards them, in order, to the control process, which plays one frame
-per tick. v1 frames carry G1 joint positions; v3 frames carry SMPL joints and pose (plus the six
-wrist angles): their body joints are mapped from the SMPL pose with the same SMPL -> G1 mapping
-the motion packages use. The first frames start tracking when the robot holds; a stream that
-stops makes the supervisor hold, then damp (reference staleness); a protocol version change
-mid-stream stops streaming (the subscriber refuses it) and the robot holds. A stopped stream
-restarts only as a new session, after the producer has been silent for ``NEW_SESSION_GAP_S``:
-resuming mid-motion would snap the robot to wherever the operator now is.
+The parts, each in its own module: the wire format (``stream_wire``, ``stream_messages``), the
+SUB socket (``stream_subscriber``), the lifecycle (``stream_session``), frame building
+(``stream_frames``), refusal accounting (``stream_refusals``), the relay thread that runs them
+(``stream_relay``) with its own connection to the control process (``stream_control``).
+
+This adapter builds them from the configuration, owns the relay thread, and does on the event
+loop what belongs there: it watches supervisor transitions (an operator's enable lets a new
+stream start after a stopped one), carries a producer's e-stop across a control-process restart
+(``ControlLink.estop_now``), and answers ``exoactor-edge status`` and the fleet's state.
+
+Which protocols the configured controller follows decides what a stream becomes: the PD tracker
+follows v1 joint references and v3 SMPL frames mapped to joint angles; SONIC follows v3 in its
+SMPL encoder mode, v1 in its G1 mode and v4 tokens straight into its decoder.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-from dataclasses import replace
+from collections.abc import Mapping
 from types import TracebackType
+from typing import Any
 
-import numpy as np
-
-from controller.embodiment import g1
+from controller.estop_latch import EstopOrigin
+from controller.sonic.config import SonicConfig
 from daemon.control_link import ControlLink
-from daemon.sonic_stream import (
-    PoseMessage,
-    SonicStreamConfig,
-    SonicStreamSubscriber,
-    StreamDecodeError,
-    pose_message_to_track,
-)
-from estimators.g1_mapping import smpl_to_g1
-from estimators.rotations import axis_angle_to_matrix
-from estimators.track import ReferenceTrack
-
-log = logging.getLogger(__name__)
-
-NEW_SESSION_GAP_S = 1.0
+from daemon.stream_config import StreamingConfig
+from daemon.stream_control import StreamControlClient
+from daemon.stream_frames import FrameBuilder
+from daemon.stream_refusals import StreamRefusals, fleet_information
+from daemon.stream_relay import StreamRelay
+from daemon.stream_session import RobotView, StreamSession
+from daemon.stream_subscriber import StreamReceiver
 
 
-def rows_from_message(message: PoseMessage, last_hand_q: np.ndarray | None) -> ReferenceTrack:
-    """Reference rows for a v1 or v3 message (v3 body joints from its SMPL pose)."""
-    rows = pose_message_to_track(message, last_hand_q=last_hand_q)
-    if message.version != 3 or message.smpl_pose is None:
-        return rows
-    n = message.n_frames
-    local = np.tile(np.eye(3), (n, 24, 1, 1))
-    local[:, 1:22] = axis_angle_to_matrix(message.smpl_pose)
-    q_hw = smpl_to_g1(local)
-    q_hw[:, g1.WRIST_HW] = rows.q_hw[:, g1.WRIST_HW]  # the producer's wrist angles, as SONIC uses
-    return replace(rows, q_hw=q_hw, dq_hw=None)
+def controller_profile(sonic: SonicConfig | None) -> tuple[dict[int, str], bool]:
+    """``(unsupported protocols -> why, maps_body)`` for the configured controller."""
+    if sonic is None:
+        return {4: "protocol v4 streams SONIC tokens; the PD tracker cannot follow them "
+                   "(configure [sonic] to track token streams)"}, True  # fmt: skip
+    if sonic.token_mode or sonic.encoder_path is None:
+        why = "SONIC runs in token mode only (no encoder): protocol v{} needs its encoder"
+        return {1: why.format(1), 3: why.format(3)}, False
+    return {}, False
 
 
 class StreamingInput:
-    """Subscribes to a SONIC-protocol producer and feeds the control process (context manager)."""
+    """Subscribes to a SONIC-protocol producer and drives the control process (context manager).
 
-    def __init__(self, *, config: SonicStreamConfig, link: ControlLink) -> None:
+    Args:
+        config: ``[streaming]``.
+        link: the control process (status, transitions, carrying a producer's e-stop).
+        run_dir: where the control process's sockets are (the relay connects its own).
+        sonic: ``[sonic]`` (None: the PD tracker follows streams).
+        priority: SCHED_FIFO priority of the relay thread and its socket's I/O thread
+            (``[realtime] stream_relay_priority``); None: normal priority.
+        environ: where ``CREDENTIALS_DIRECTORY`` is looked up (CURVE keys).
+    """
+
+    def __init__(
+        self,
+        *,
+        config: StreamingConfig,
+        link: ControlLink,
+        run_dir: str,
+        sonic: SonicConfig | None = None,
+        priority: int | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self._link = link
-        self._queue: asyncio.Queue[PoseMessage] = asyncio.Queue(maxsize=64)
-        self._subscriber = SonicStreamSubscriber(
-            config=config, on_message=self._enqueue, on_error=self._on_error
+        self._run_dir = run_dir
+        self._priority = priority
+        unsupported, maps_body = controller_profile(sonic)
+        self.refusals = StreamRefusals(interval_s=config.refusal_log_interval_s)
+        self.session = StreamSession(
+            unsupported=unsupported,
+            require_start=config.require_start,
+            producer_stop=config.producer_stop,
+            new_session_gap_s=config.new_session_gap_s,
         )
+        self._builder = FrameBuilder(maps_body=maps_body)
+        self._receiver = StreamReceiver(config=config, io_priority=priority, environ=environ)
+        self._relay: StreamRelay | None = None
+        self._control: StreamControlClient | None = None
         self._task: asyncio.Task[None] | None = None
-        self._is_streaming = False
-        self._may_start = True
-        self._last_message_at = 0.0
-        self._last_hand_q: np.ndarray | None = None
-        self.dropped = 0
-        self.forwarded = 0
 
     async def __aenter__(self) -> StreamingInput:
-        await self._subscriber.__aenter__()
-        self._task = asyncio.create_task(self._forward(), name="stream-forward")
+        self._receiver.open()
+        self._control = StreamControlClient(self._run_dir)
+        loop = asyncio.get_running_loop()
+        self._relay = StreamRelay(
+            receiver=self._receiver,
+            control=self._control,
+            session=self.session,
+            builder=self._builder,
+            refusals=self.refusals,
+            robot=self._robot,
+            on_producer_estop=lambda message_id: self._call_soon(loop, message_id),
+            priority=self._priority,
+        )
+        self._relay.start()
+        self._task = asyncio.create_task(self._watch_modes(), name="stream-modes")
         return self
 
     async def __aexit__(
@@ -81,42 +111,45 @@ class StreamingInput:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._subscriber.__aexit__(et, ev, tb)
+        relay = self._relay
+        if relay is not None:
+            await asyncio.to_thread(relay.stop)
+        if self._control is not None:
+            self._control.close()
+        self._receiver.close()
+        if relay is not None and relay.failure is not None and ev is None:
+            raise relay.failure
 
-    def _enqueue(self, message: PoseMessage) -> None:
-        if self._queue.full():  # keep the newest: the control process plays the present
-            self._queue.get_nowait()
-            self.dropped += 1
-        self._queue.put_nowait(message)
+    # ------------------------------------------------------------------ status
+    def status(self) -> dict[str, Any]:
+        """For ``exoactor-edge status``: lifecycle, refusals, counters, the robot's figures."""
+        relay = self._relay
+        figures = relay.status() if relay is not None else self.session.status()
+        return {**figures, "playback": self._link.status().stream}
 
-    def _on_error(self, error: StreamDecodeError) -> None:
-        log.error("stream message refused: %s", error, extra={"CAUSE": str(error.code)})
-        if self._subscriber.is_stopped and self._is_streaming:
-            self._is_streaming = False
-            asyncio.get_running_loop().create_task(self._link.stop_stream())
+    def information(self, within_s: float = 10.0) -> tuple[tuple[str, str], ...]:
+        """``(infoType, infoDescriptor)`` pairs of recent refusals, for the fleet's state."""
+        return fleet_information(self.refusals, within_s)
 
-    async def _forward(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            message = await self._queue.get()
-            now = loop.time()
-            if now - self._last_message_at >= NEW_SESSION_GAP_S:
-                self._may_start = True  # the producer was silent: this is a new session
-            self._last_message_at = now
-            if message.version == 4:
-                log.warning("protocol v4 tokens need the SONIC policy in token mode; ignored")
-                continue
-            if not self._is_streaming and not self._may_start:
-                continue
-            rows = await asyncio.to_thread(rows_from_message, message, self._last_hand_q)
-            self._last_hand_q = rows.hand_q[-1]
-            result = await self._link.stream(
-                message.frame_index, rows, start=not self._is_streaming
-            )
-            if result.accepted:
-                self._is_streaming = True
-                self.forwarded += message.n_frames
-            elif self._is_streaming:
-                log.warning("stream stopped by the control process: %s", result.reason)
-                self._is_streaming = False
-                self._may_start = False
+    @property
+    def forwarded_frames(self) -> int:
+        return self._relay.forwarded_frames if self._relay is not None else 0
+
+    # ------------------------------------------------------------------ event loop side
+    def _robot(self) -> RobotView:
+        """(Called on the relay thread: reads the link's newest snapshot, replaced whole.)"""
+        status = self._link.status()
+        return RobotView(mode=status.mode, is_streaming=bool(status.stream.get("is_active")))
+
+    def _call_soon(self, loop: asyncio.AbstractEventLoop, message_id: str) -> None:
+        loop.call_soon_threadsafe(self._carry_estop, message_id)
+
+    def _carry_estop(self, message_id: str) -> None:
+        """The relay sent the producer's e-stop; the link carries it across a restart (its copy,
+        under the same id, engages nothing a second time)."""
+        self._link.estop_now(EstopOrigin.PRODUCER, message_id)
+
+    async def _watch_modes(self) -> None:
+        async for event in self._link.events():
+            if event.mode == "RAMP" and self._relay is not None:
+                self._relay.robot_enabled()

@@ -101,7 +101,7 @@ class ReferenceTrack:
 
 class TrackView(Protocol):
     """What the control tick reads from a track: a complete ``ReferenceTrack`` or a growing
-    stream (``controller.streaming.StreamTrack``). Index rows only through ``frame``."""
+    stream (``controller.stream_track.StreamTrack``). Index rows only through ``frame``."""
 
     @property
     def package_id(self) -> str: ...

@@ -185,6 +185,9 @@ class SonicCostTracker:
     def last_fault_cause(self) -> Any:
         return self._pd.last_fault_cause
 
+    def stream_refusal(self, protocol: int) -> str:
+        return str(self._pd.stream_refusal(protocol))
+
     def prepare(self, track: TrackView) -> None:
         self._sonic.prepare(track)
         self._pd.prepare(track)

@@ -24,6 +24,7 @@ from controller.robot.unitree_config import UnitreeDdsConfig
 from controller.robot_assembly import build_control_stack
 from controller.safety import SAFE_MODES, Mode, SupervisorStart
 from controller.sonic.config import SonicConfig, load_sonic_policy
+from controller.stream_track import StreamPlaybackConfig
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class ControlProcessSettings:
     persist."""
     robot: UnitreeDdsConfig | None = None
     """The G1 on DDS to drive; None: the in-process simulator."""
+    stream: StreamPlaybackConfig = field(default_factory=StreamPlaybackConfig)
+    """The jitter buffer of streamed references (``[streaming.playback]``)."""
 
 
 EXIT_ROBOT_UNAVAILABLE = 78
@@ -81,7 +84,9 @@ def run_control_process(settings: ControlProcessSettings) -> int:
     server = ControlServer(
         stack.loop,
         ServerConfig(
-            run_dir=settings.run_dir, state_publish_endpoint=settings.state_publish_endpoint
+            run_dir=settings.run_dir,
+            state_publish_endpoint=settings.state_publish_endpoint,
+            stream=settings.stream,
         ),
     )
     stack.loop.waiter = server

@@ -12,7 +12,7 @@ import collections
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,13 +20,13 @@ import zmq
 
 from controller.estop_latch import EstopOrigin, ResetRequester
 from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, STATUS_SOCKET, endpoint
-from controller.ipc.wire import WireError, decode_array, decode_track, pack, unpack
+from controller.ipc.wire import WireError, decode_track, pack, unpack
 from controller.loop import ControlLoop, TrackPhase
+from controller.process.stream_commands import StreamCommands
 from controller.robot.base import robot_diagnostics
 from controller.safety import Cause, Mode
-from controller.streaming import StreamTrack
+from controller.stream_track import StreamPlaybackConfig
 from controller.timing import summarize
-from controller.tracking import ControllerKind
 from estimators.track import TrackError
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ class ServerConfig:
     state_publish_endpoint: str | None = None
     """Where to publish per-tick robot state (msgpack) for visualisers, like SONIC's
     ``g1_debug`` output; None publishes nothing."""
+    stream: StreamPlaybackConfig = field(default_factory=StreamPlaybackConfig)
+    """The jitter buffer of streamed references."""
 
 
 class ControlServer:
@@ -61,7 +63,7 @@ class ControlServer:
         self._last_estop_written_ns = 0
         self._last_estop_sent_ns = 0
         self._paused_frame = -1
-        self._stream_track: StreamTrack | None = None
+        self._streams = StreamCommands(loop, config.stream)
         self._state_pub = self._bind_state_pub(config.state_publish_endpoint)
         self._err = np.zeros(29)
         self._sq_err_sum = 0.0
@@ -170,9 +172,13 @@ class ControlServer:
         if kind == "heartbeat":
             self._loop.supervisor.note_heartbeat(self._loop.clock.now_ns())
             return
-        accepted, reason = self._apply(kind, message)
+        code = ""
+        if kind in ("stream_frames", "stream_close", "stream_fault"):
+            accepted, reason, code = self._streams.apply(kind, message)
+        else:
+            accepted, reason = self._apply(kind, message)
         data = self._timing_summary(message) if kind == "timing_summary" else None
-        self._reply(identity, message.get("id"), accepted, reason, data)
+        self._reply(identity, message.get("id"), accepted, reason, data, code)
         self._publish_transitions()
         self._publish_status()
 
@@ -203,7 +209,7 @@ class ControlServer:
             self._paused_frame = -1
             return True, ""
         if kind == "start_track":
-            if loop.track is None:
+            if loop.package is None:
                 return False, "no motion loaded"
             start = int(message.get("start_frame", 0))
             ok = loop.start_track(start)
@@ -213,6 +219,8 @@ class ControlServer:
             self._paused_frame = -1
             return sup.request_stop_track(now), f"mode is {mode}; no motion running"
         if kind == "pause":
+            if self._streams.is_active:
+                return False, "a stream cannot be paused; stop it (stopMotion) instead"
             frame = loop.next_frame
             ok = sup.request_stop_track(now)
             if ok:
@@ -225,13 +233,6 @@ class ControlServer:
             if ok:
                 self._paused_frame = -1
             return ok, f"mode is {mode}; cannot resume"
-        if kind in ("stream_start", "stream_append"):
-            return self._stream(kind, message)
-        if kind == "stream_stop":
-            if self._stream_track is None or loop.track is not self._stream_track:
-                return False, "no stream is running"
-            self._stream_track = None
-            return sup.request_stop_track(now), f"mode is {mode}"
         if kind == "timing_summary":
             return True, ""  # the figures ride on the answer (see _reply_data)
         if kind == "shutdown":
@@ -240,37 +241,6 @@ class ControlServer:
             return True, ""
         return False, f"unknown command {kind!r}"
 
-    def _stream(self, kind: str, message: dict[str, Any]) -> tuple[bool, str]:
-        """Streamed reference frames (SONIC protocol producers, decoded by the daemon)."""
-        loop, sup = self._loop, self._loop.supervisor
-        now = loop.clock.now_ns()
-        try:
-            rows = decode_track(message.get("track"))
-            indices = decode_array(message.get("frame_index")).astype(np.int64)
-        except (WireError, TrackError) as exc:
-            return False, f"stream frames rejected: {exc}"
-        if kind == "stream_start":
-            if loop.controller.kind is ControllerKind.SONIC:
-                return False, "streamed references drive the PD tracker only in this version"
-            if sup.mode is not Mode.HOLD:
-                return False, f"mode is {sup.mode.name}; a stream starts only from HOLD"
-            stream = StreamTrack(package_id=rows.package_id)
-            stream.write(indices, rows)
-            loop.load_track(stream)
-            if not loop.start_track(is_streaming=True):
-                return False, f"mode is {sup.mode.name}; cannot start the stream"
-            self._stream_track = stream
-            self._paused_frame = -1
-            return True, ""
-        stream_track = self._stream_track
-        if stream_track is None:
-            return False, "no stream is running"
-        if id(loop.track) != id(stream_track):  # (id: keeps mypy's narrowing of stream_track)
-            return False, "the stream was replaced or stopped"
-        stream_track.write(indices, rows)
-        sup.note_reference(now)
-        return True, ""
-
     def _reply(
         self,
         identity: bytes,
@@ -278,9 +248,11 @@ class ControlServer:
         accepted: bool,
         reason: str,
         data: dict[str, Any] | None = None,
+        code: str = "",
     ) -> None:
         answer = {"kind": "ack", "id": command_id, "accepted": accepted,
-                  "reason": "" if accepted else reason, "data": data}  # fmt: skip
+                  "reason": "" if accepted else reason, "data": data,
+                  "code": "" if accepted else code}  # fmt: skip
         self._commands.send_multipart([identity, pack(answer)], zmq.NOBLOCK)
 
     def _timing_summary(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -319,6 +291,10 @@ class ControlServer:
             "stamp_ns": state.stamp_ns,
             "mode": loop.supervisor.mode.name,
             "frame": loop.frame if loop.supervisor.mode is Mode.TRACK else -1,
+            "t_ns": loop.clock.now_ns(),
+            "stream_frame": self._streams.stream.producer_frame
+            if self._streams.is_active
+            else -1.0,
             "q": state.q.tobytes(),
             "dq": state.dq.tobytes(),
             "imu_quat_wxyz": state.imu_quat_wxyz.tobytes(),
@@ -352,15 +328,18 @@ class ControlServer:
         rms = (self._sq_err_sum / (29 * self._sq_err_count)) ** 0.5 if self._sq_err_count else 0.0
         self._sq_err_sum, self._sq_err_count = 0.0, 0
         last = sup.log.since(sup.log.count - 1)
-        track = loop.track
+        track = loop.package
+        frame = loop.frame if sup.mode is Mode.TRACK else -1
+        if self._streams.is_active:  # a stream has no length; its frame is the producer's
+            track, frame = None, int(self._streams.stream.producer_frame)
         status = {
             "kind": "status",
             "pid": self._pid,
             "mode": sup.mode.name,
             "last_cause": last[-1].cause.name if last else "STARTUP",
             "is_estopped": sup.mode is Mode.ESTOP,
-            "loaded_package": track.package_id if track is not None else None,
-            "track_frame": loop.frame if sup.mode is Mode.TRACK else -1,
+            "loaded_package": _shown_package(loop),
+            "track_frame": frame,
             "track_frames": track.n_frames if track is not None else 0,
             "track_phase": loop.phase.name if sup.mode is Mode.TRACK else "IDLE",
             "is_paused": self._paused_frame >= 0,
@@ -375,8 +354,15 @@ class ControlServer:
             "is_latch_durable": sup.latch.is_durable,
             "latch_error": sup.latch.write_error,
             "robot": robot_diagnostics(loop.backend),
+            "stream": self._streams.status(),
         }
         self._status.send(pack(status), zmq.NOBLOCK)
+
+
+def _shown_package(loop: ControlLoop) -> str | None:
+    """What plays in TRACK, else the loaded package (a stream that ended is not "loaded")."""
+    track = loop.track if loop.supervisor.mode is Mode.TRACK else loop.package
+    return track.package_id if track is not None else None
 
 
 def _origin(source: object) -> EstopOrigin:

@@ -7,9 +7,13 @@ width at import. Term names follow SONIC's ``{base}_{N}frame_step{S}`` conventio
 starting at the current one, S control ticks apart; frame counts and steps are parsed from the
 names, so the table is the single source.
 
-Only the SMPL-mode terms are written by this runtime (mode slot ``[2, 0, 0, 0]``, SMPL joints,
-SMPL anchor orientation, wrist angles); every other encoder term stays zero, as SONIC's deploy
-zero-fills the terms of modes it is not in.
+Two encoder modes are written by this runtime, each filling only its own terms; every other
+term stays zero, as SONIC's deploy zero-fills the terms of modes it is not in:
+
+- SMPL mode (mode slot ``[2, 0, 0, 0]``): SMPL joints, SMPL anchor orientation, wrist angles;
+- G1 mode (``[0, 0, 0, 0]``, for G1 joint references such as protocol v1 streams): absolute
+  joint positions and velocities (IsaacLab order), the anchor orientation over the window and
+  at the current frame, and the reference root height where the checkpoint has it.
 
 Provenance of the variant tables: the 1762 release order is in the reference notes; the v1.1
 (1751) and low-latency (1247) orders are the release order minus the root-z terms, with the
@@ -76,14 +80,39 @@ class SmplModeTerms:
 
 
 @dataclass(frozen=True)
+class G1ModeTerms:
+    """Which encoder terms G1 mode (mode id 0) fills, for one checkpoint."""
+
+    joints: str
+    velocities: str
+    anchor: str
+    """The anchor orientation over the window (``..._10frame_stepS``)."""
+    anchor_now: str
+    """The anchor orientation at the current frame (6)."""
+    root_z: str | None = None
+    """Reference root height over the window (release checkpoint only)."""
+    root_z_now: str | None = None
+
+    @property
+    def frames(self) -> int:
+        return window(self.joints)[0]
+
+    @property
+    def step(self) -> int:
+        return window(self.joints)[1]
+
+
+@dataclass(frozen=True)
 class EncoderObsConfig:
     variant: EncoderVariant
     layout: ObsLayout
     smpl: SmplModeTerms
+    g1: G1ModeTerms
 
 
 SMPL_MODE_ID = 2
 """Encoder selector value for SMPL mode (0 = G1, 1 = teleop, 2 = SMPL)."""
+G1_MODE_ID = 0
 NUM_SMPL_JOINTS = 24
 NUM_WRIST_JOINTS = 6
 
@@ -141,7 +170,9 @@ _LOW_LATENCY = ObsLayout(
 )
 
 
-def _config(variant: EncoderVariant, layout: ObsLayout, smpl: SmplModeTerms) -> EncoderObsConfig:
+def _config(
+    variant: EncoderVariant, layout: ObsLayout, smpl: SmplModeTerms, g1: G1ModeTerms
+) -> EncoderObsConfig:
     if layout.width != variant.input_width:
         raise ValueError(f"{variant.value} layout sums to {layout.width}, "
                          f"the contract says {variant.input_width}")  # fmt: skip
@@ -154,7 +185,18 @@ def _config(variant: EncoderVariant, layout: ObsLayout, smpl: SmplModeTerms) -> 
     mode = layout.slice(smpl.mode)
     if mode.stop - mode.start != 4:
         raise ValueError(f"{variant.value}: mode slot {smpl.mode} is not 4 wide")
-    return EncoderObsConfig(variant, layout, smpl)
+    g1_widths = {g1.joints: 29, g1.velocities: 29, g1.anchor: 6}
+    if g1.root_z is not None:
+        g1_widths[g1.root_z] = 1
+    for term, width in g1_widths.items():
+        span = layout.slice(term)
+        if window(term) != (g1.frames, g1.step) or span.stop - span.start != width * g1.frames:
+            raise ValueError(f"{variant.value}: term {term} does not hold {g1.frames} frames")
+    singles: list[tuple[str | None, int]] = [(g1.anchor_now, 6), (g1.root_z_now, 1)]
+    for single, width in singles:
+        if single is not None and layout.slice(single).stop - layout.slice(single).start != width:
+            raise ValueError(f"{variant.value}: term {single} is not {width} wide")
+    return EncoderObsConfig(variant, layout, smpl, g1)
 
 
 ENCODER_CONFIGS: dict[EncoderVariant, EncoderObsConfig] = {
@@ -168,6 +210,14 @@ ENCODER_CONFIGS: dict[EncoderVariant, EncoderObsConfig] = {
             wrists="motion_joint_positions_wrists_10frame_step1",
             anchor_heading_only=False,
         ),
+        G1ModeTerms(
+            joints="motion_joint_positions_10frame_step5",
+            velocities="motion_joint_velocities_10frame_step5",
+            anchor="motion_anchor_orientation_10frame_step5",
+            anchor_now="motion_anchor_orientation",
+            root_z="motion_root_z_position_10frame_step5",
+            root_z_now="motion_root_z_position",
+        ),
     ),
     EncoderVariant.V1_1: _config(
         EncoderVariant.V1_1,
@@ -179,6 +229,12 @@ ENCODER_CONFIGS: dict[EncoderVariant, EncoderObsConfig] = {
             wrists="motion_joint_positions_wrists_10frame_step1",
             anchor_heading_only=True,
         ),
+        G1ModeTerms(
+            joints="motion_joint_positions_10frame_step5",
+            velocities="motion_joint_velocities_10frame_step5",
+            anchor="motion_anchor_orientation_heading_10frame_step5",
+            anchor_now="motion_anchor_orientation_heading",
+        ),
     ),
     EncoderVariant.LOW_LATENCY: _config(
         EncoderVariant.LOW_LATENCY,
@@ -189,6 +245,12 @@ ENCODER_CONFIGS: dict[EncoderVariant, EncoderObsConfig] = {
             anchor="smpl_anchor_orientation_4frame_step1",
             wrists="motion_joint_positions_wrists_4frame_step1",
             anchor_heading_only=False,
+        ),
+        G1ModeTerms(
+            joints="motion_joint_positions_10frame_step1",
+            velocities="motion_joint_velocities_10frame_step1",
+            anchor="motion_anchor_orientation_10frame_step1",
+            anchor_now="motion_anchor_orientation",
         ),
     ),
 }

@@ -5,9 +5,14 @@ Per tick (``step``), following ARCHITECTURE's tick order:
 1. pelvis rotation from the IMU quaternion; gravity direction in the pelvis frame;
 2. decoder histories advance by one tick (gyro, q - default, dq, last action, gravity);
 3. encoder input for the reference window at ``frame`` (skipped in token mode); on the first
-   step after ``start`` the reference heading is aligned to the robot's;
+   step after ``start`` the reference heading is aligned to the robot's (and again after a
+   stream's catch-up; a stream's heading increments turn it further);
 4. finiteness check of both inputs; encoder -> token; decoder -> action;
 5. ``q = Q_DEFAULT + ACTION_SCALE * action`` in hardware order, SONIC's kp/kd, dq = tau = 0.
+
+Reference modes (``ReferenceMode``): a motion package and a protocol v3 stream are tracked in
+SMPL mode, a protocol v1 stream (G1 joint references) in G1 mode, a protocol v4 stream (or
+``token_mode``) feeds tokens straight to the decoder. ``prepare`` picks the mode from the track.
 
 Faults never raise out of ``step``: a non-finite observation or action, or a backend failure,
 sets ``last_step_finite = False`` and ``last_fault``, and the proposal becomes pure damping
@@ -26,9 +31,10 @@ import numpy.typing as npt
 from controller.embodiment.g1 import ACTION_SCALE, HW_TO_ISAAC, KD, KP, NUM_BODY_JOINTS, Q_DEFAULT
 from controller.robot.base import RobotCommand, RobotState
 from controller.safety import Cause
-from controller.sonic.obs_config import ENCODER_CONFIGS, NUM_SMPL_JOINTS
+from controller.sonic.obs_config import ENCODER_CONFIGS, G1_MODE_ID, NUM_SMPL_JOINTS, SMPL_MODE_ID
 from controller.sonic.observations import DecoderObservation, EncoderObservation, PelvisFrame
 from controller.sonic.rotations import quat_to_matrix
+from controller.stream_track import StreamTrack
 from controller.tracking import ControllerKind
 from estimators.track import ReferenceTrack, TrackView
 from models import EncoderVariant, InferenceError, Session
@@ -44,6 +50,24 @@ from models.contracts import (
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+
+
+class ReferenceMode(enum.Enum):
+    """How the reference reaches the decoder."""
+
+    SMPL = "smpl"
+    """Encoder in SMPL mode: packages, protocol v3 streams."""
+    G1 = "g1"
+    """Encoder in G1 mode: G1 joint references, protocol v1 streams."""
+    TOKEN = "token"
+    """No encoder: tokens from a protocol v4 stream (or ``set_token``)."""
+
+
+_STREAM_MODES = {1: ReferenceMode.G1, 3: ReferenceMode.SMPL, 4: ReferenceMode.TOKEN}
+
+
+class UnsupportedReferenceError(ValueError):
+    """A track this policy cannot follow (e.g. SMPL references without an encoder)."""
 
 
 class StepFault(enum.Enum):
@@ -92,11 +116,14 @@ class SonicPolicy:
             self.variant = detect_encoder_variant(encoder)
             sonic_encoder_contract(self.variant).check(encoder)
             self._encoder_obs = EncoderObservation(ENCODER_CONFIGS[self.variant])
-        self.is_token_mode = token_mode or encoder is None
+        self._is_token_only = token_mode or encoder is None
+        self.mode = ReferenceMode.TOKEN if self._is_token_only else ReferenceMode.SMPL
         self._decoder, self._encoder = decoder, encoder
         self._decoder_obs = DecoderObservation()
         self._token: F32 = np.zeros((1, SONIC_TOKEN_DIM), dtype=np.float32)
         self._external_token: F32 = np.zeros(SONIC_TOKEN_DIM, dtype=np.float32)
+        self._token_source: F32 = self._external_token
+        self._stream: StreamTrack | None = None
         self._action: F32 = np.zeros((1, NUM_BODY_JOINTS), dtype=np.float32)
         self._last_action: F32 = np.zeros(NUM_BODY_JOINTS, dtype=np.float32)
         self._action_hw: F32 = np.zeros(NUM_BODY_JOINTS, dtype=np.float32)
@@ -165,26 +192,73 @@ class SonicPolicy:
         view.flags.writeable = False
         return view
 
+    @property
+    def is_token_mode(self) -> bool:
+        return self.mode is ReferenceMode.TOKEN
+
     def set_token(self, token: npt.NDArray[np.floating]) -> None:
         """Supply the token used in token mode (64 floats, e.g. from ZMQ protocol v4)."""
         np.copyto(self._external_token, np.reshape(token, SONIC_TOKEN_DIM))
 
+    def stream_refusal(self, protocol: int) -> str:
+        """Why a stream of this protocol cannot be tracked ("" when it can)."""
+        mode = _STREAM_MODES.get(protocol)
+        if mode is None:
+            return f"protocol v{protocol} is not supported"
+        if mode is not ReferenceMode.TOKEN and self._encoder_obs is None:
+            return (f"protocol v{protocol} needs SONIC's encoder ({mode.value} mode); this "
+                    "policy runs in token mode only (sonic.encoder_path is not set)")  # fmt: skip
+        return ""
+
     def prepare(self, track: TrackView) -> None:
-        """Precompute the encoder's per-frame references for ``track`` (off the control path).
+        """Bind ``track``'s references and pick the reference mode (off the control path).
+
+        A motion package is tracked in SMPL mode (token mode without an encoder); a stream in
+        the mode of its protocol, reading the stream's window arrays in place.
 
         Raises:
-            TypeError: a growing (streamed) track; SONIC needs the whole track up front here.
+            UnsupportedReferenceError: a stream this policy cannot track (``stream_refusal``).
         """
-        if not isinstance(track, ReferenceTrack):
-            raise TypeError("the SONIC policy tracks complete tracks only, not a growing stream")
-        if self._encoder_obs is not None:
-            joints = track.smpl_joints_local.reshape(track.n_frames, 3 * NUM_SMPL_JOINTS)
-            self._encoder_obs.bind_track(
-                joints.astype(np.float32),
-                track.wrist_isaac.astype(np.float32),
-                quat_to_matrix(track.root_quat_wxyz),
-            )
+        if isinstance(track, StreamTrack):
+            refusal = self.stream_refusal(track.protocol)
+            if refusal:
+                raise UnsupportedReferenceError(refusal)
+            self._prepare_stream(track)
+        elif isinstance(track, ReferenceTrack):
+            self._stream = None
+            self._token_source = self._external_token
+            self.mode = ReferenceMode.TOKEN if self._is_token_only else ReferenceMode.SMPL
+            if self._encoder_obs is not None:
+                self._encoder_obs.set_mode(SMPL_MODE_ID)
+                joints = track.smpl_joints_local.reshape(track.n_frames, 3 * NUM_SMPL_JOINTS)
+                self._encoder_obs.bind_track(
+                    joints.astype(np.float32),
+                    track.wrist_isaac.astype(np.float32),
+                    quat_to_matrix(track.root_quat_wxyz),
+                )
+        else:
+            raise UnsupportedReferenceError(f"cannot track a {type(track).__name__}")
         self._prepared = track
+
+    def _prepare_stream(self, stream: StreamTrack) -> None:
+        self._stream = stream
+        self.mode = _STREAM_MODES[stream.protocol]
+        if self.mode is ReferenceMode.TOKEN:
+            self._token_source = stream.token
+            return
+        self._token_source = self._external_token
+        encoder_obs = self._encoder_obs
+        if encoder_obs is None:  # ruled out by stream_refusal
+            raise UnsupportedReferenceError("no encoder")
+        encoder_obs.set_mode(SMPL_MODE_ID if self.mode is ReferenceMode.SMPL else G1_MODE_ID)
+        encoder_obs.bind_views(
+            joints_local=stream.window_smpl32,
+            wrists_isaac=stream.window_wrists32,
+            root_columns=stream.window_columns,
+            root_yaw=stream.window_yaw,
+            q_isaac=stream.window_q_isaac32,
+            dq_isaac=stream.window_dq_isaac32,
+        )
 
     def start(self, track: TrackView, state: RobotState) -> None:
         """Clear all history; the heading is aligned on the first step (its frame and pose)."""
@@ -215,7 +289,14 @@ class SonicPolicy:
         )
         finite = _all_finite(self._decoder_obs.proprio, self._finite_proprio)
         encoder_obs = self._encoder_obs
-        if encoder_obs is not None and not self.is_token_mode:
+        if encoder_obs is not None and self.mode is not ReferenceMode.TOKEN:
+            stream = self._stream
+            if stream is not None:
+                if stream.take_realign():
+                    self._align_pending = True
+                delta = stream.take_heading()
+                if delta != 0.0:
+                    pelvis.add_heading(delta)
             if self._align_pending:
                 pelvis.align_heading(encoder_obs.reference_yaw(frame))
                 self._align_pending = False
@@ -236,11 +317,11 @@ class SonicPolicy:
             return
         token = self._decoder_obs.token
         try:
-            if self._encoder is not None and not self.is_token_mode:
+            if self._encoder is not None and self.mode is not ReferenceMode.TOKEN:
                 self._encoder.run(self._encoder_inputs, self._encoder_outputs)
                 np.copyto(token, self._token[0])
             else:
-                np.copyto(token, self._external_token)
+                np.copyto(token, self._token_source)
             t_encoded = time.perf_counter_ns()
             self.last_encoder_ns = t_encoded - t_obs
             if not _all_finite(token, self._finite_token):

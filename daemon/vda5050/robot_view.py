@@ -79,6 +79,7 @@ FAULT_CAUSES: Mapping[str, str] = {
     "NON_FINITE_COMMAND": "the policy produced a non-finite command",
     "POLICY_OVER_BUDGET": "the policy overran its compute budget repeatedly",
     "REFERENCE_STALE": "the streamed reference stopped arriving",
+    "STREAM_PROTOCOL_CHANGED": "the streaming producer changed protocol version within a stream",
     "HEARTBEAT_LOST": "the daemon's heartbeat was lost",
     "FAULT_HOLD_TIMEOUT": "a fault was not cleared while holding",
     "NON_FINITE_OBSERVATION": "the policy observation holds non-finite values",

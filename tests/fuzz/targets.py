@@ -15,7 +15,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from daemon.sonic_stream import SonicStreamDecoder, StreamDecodeError, StreamErrorCode
+from daemon.stream_frames import FrameBuilder
+from daemon.stream_messages import decode_pose_message
+from daemon.stream_session import RobotView, StepKind, StreamSession
+from daemon.stream_wire import StreamDecodeError, StreamErrorCode
 from daemon.vda5050.actions import (
     ErrorType,
     InstantAction,
@@ -90,19 +93,31 @@ def classify_package(data: bytes) -> str:
 
 
 def classify_sonic(message: bytes) -> str:
-    """A fresh decoder, and one that already follows a v1 stream (version changes)."""
+    """The decoder, the stream lifecycle (fresh, and following a v1 stream) and, for what is
+    accepted, the frame building for both controllers (any exception there is a crash)."""
     codes = []
+    holding = RobotView(mode="HOLD")
     for primed in (False, True):
-        decoder = SonicStreamDecoder()
+        session = StreamSession(unsupported={})
         if primed:
-            decoder.decode(SONIC_SEEDS[0])
+            session.on_pose(decode_pose_message(SONIC_SEEDS[0]), 0.0, holding)
+            session.opened(True)
         try:
-            decoder.decode(message)
-            codes.append(ACCEPTED)
+            decoded = decode_pose_message(message)
         except StreamDecodeError as exc:
             if not isinstance(exc.code, StreamErrorCode):
                 raise BadOutcomeError(f"untyped code {exc.code!r}") from None
             codes.append(exc.code.value)
+            continue
+        step = session.on_pose(decoded, 0.01, holding)
+        if step.kind is StepKind.FORWARD:
+            for maps_body in (True, False):
+                FrameBuilder(maps_body=maps_body).build(decoded)
+            codes.append(ACCEPTED)
+        elif step.cause is None:
+            raise BadOutcomeError(f"a {step.kind.value} step without a cause")
+        else:
+            codes.append(step.cause.value)
     return codes[0] if codes[0] == codes[1] else f"{codes[0]}|{codes[1]}"
 
 

@@ -1,7 +1,8 @@
 """Fuzz: SONIC ``pose`` stream messages end in a decoded message or a ``StreamDecodeError``.
 
-Real: ``SonicStreamDecoder`` (fresh, and following a v1 stream). Faked: the inputs, generated
-from valid v1/v3/v4 messages (``tests.fuzz.sonic_inputs``) and by hypothesis.
+Real: the decoder, the stream lifecycle (fresh, and following a v1 stream) and the frame
+building. Faked: the inputs, generated from valid v1/v3/v4 messages
+(``tests.fuzz.sonic_inputs``) and by hypothesis.
 """
 
 from __future__ import annotations
@@ -13,12 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.sonic_stream import (
-    HEADER_SIZE,
-    StreamDecodeError,
-    StreamErrorCode,
-    decode_pose_message,
-)
+from daemon.stream_messages import decode_pose_message
+from daemon.stream_wire import HEADER_SIZE, StreamDecodeError, StreamErrorCode
 from tests.fuzz.conftest import CI_INPUTS_PER_PARSER, CI_SEED
 from tests.fuzz.sonic_inputs import SEEDS, sonic_input
 from tests.fuzz.targets import ACCEPTED, TARGETS, classify_sonic, run_target

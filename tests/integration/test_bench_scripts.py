@@ -82,3 +82,16 @@ def test_bench_packages_reports_the_ten_minute_track_build() -> None:
             "track_build_s_10min", "track_build_peak_mb_10min"} <= set(data)  # fmt: skip
     assert data["track_build_s_10min"] > 0.0
     assert data["track_build_peak_mb_10min"] > 0.0
+
+
+def test_bench_stream_prints_every_figure_the_issue_names() -> None:
+    """The real daemon, a v1 and a v3 producer over ZeroMQ (figures printed, none asserted)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_stream.py"), "--seconds", "5", "--json"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    keys = {"lag_ms_p50", "lag_ms_p99", "starved_ticks", "measured_lag_ms_p50", "map_ms_per_msg"}
+    for protocol in ("v1", "v3"):
+        assert keys <= set(data["quiet"][protocol]), data
+        assert data["quiet"][protocol]["ticks"] > 0, "the stream was tracked"

@@ -28,7 +28,7 @@ from daemon.admin import admin_request
 from daemon.config import load_config
 from daemon.generation.fakes import FakeCloud
 from daemon.generation.fakes.scene import synthetic_scene
-from daemon.sonic_stream import pack_pose_message
+from daemon.stream_messages import pack_pose_message
 from daemon.vda5050.fleet_client import FleetClient
 from estimators.demo_motion import make_demo_package
 from scripts.fake_cloud import config_snippet
@@ -281,6 +281,10 @@ def test_broker_restart_and_sonic_v3_stream(service: Service, broker: MosquittoB
         status = service.admin("status")["status"]
         assert isinstance(status, dict)
         assert status["mode"] == "TRACK", "the motion continues while the broker restarts"
+        streaming = status["streaming"]  # exoactor-edge status shows the stream
+        assert streaming["phase"] == "active"
+        assert streaming["protocol"] == 3
+        assert streaming["playback"]["is_active"]
     finally:
         producer.close(0)
     service.wait_mode("HOLD", 5.0)  # the stream went silent: reference stale -> HOLD

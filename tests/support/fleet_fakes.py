@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
 from controller.estop_latch import EstopOrigin, ResetRequester
 from daemon.control_link import (
@@ -136,16 +135,6 @@ class FakeControlLink:
             return CommandResult(False, "a motion is running; stop it first")
         self.loaded_package, self.track_frames, self.paused_frame = package_id, track.n_frames, -1
         return CommandResult(True)
-
-    async def stream(
-        self, frame_index: npt.NDArray[np.int64], rows: ReferenceTrack, *, start: bool
-    ) -> CommandResult:
-        self._record("stream")
-        return CommandResult(False, "the fake control link does not stream")
-
-    async def stop_stream(self) -> CommandResult:
-        self._record("stop_stream")
-        return CommandResult(False, "nothing is streaming")
 
     def status(self) -> ControlStatus:
         return ControlStatus(

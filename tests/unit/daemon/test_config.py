@@ -51,6 +51,8 @@ def test_values_from_file_environment_and_overrides_in_priority_order(
         ("[safety.supervisor]\nramp_time_s = -1\n", "safety.supervisor", "ramp_time_s must be"),
         ('[sim]\nmode = "fast"\n', "sim.mode", "lockstep"),
         ("[sim\n", "edge.toml", "not valid TOML"),
+        ("[streaming.playback]\ntarget_delay_s = 3\n", "streaming.playback", "within 0..1 s"),
+        ('[streaming]\nproducer_stop = "exit"\n', "streaming.producer_stop", "estop"),
     ],
 )
 def test_bad_configuration_names_the_key(tmp_path: Path, text: str, key: str, message: str) -> None:
@@ -60,6 +62,20 @@ def test_bad_configuration_names_the_key(tmp_path: Path, text: str, key: str, me
     assert key in text_of_error
     assert message in text_of_error
     assert "\n" not in text_of_error
+
+
+def test_streaming_section_sets_the_jitter_buffer_and_producer_commands(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            '[streaming]\nproducer_stop = "hold"\nrequire_start = true\n'
+            "[streaming.playback]\ntarget_delay_s = 0.06\n",
+        )
+    )
+    assert config.streaming is not None
+    assert config.streaming.playback.target_delay_s == 0.06
+    assert config.streaming.producer_stop.value == "hold"
+    assert config.streaming.require_start
 
 
 def test_missing_required_file_is_an_error(tmp_path: Path) -> None:

@@ -32,13 +32,10 @@ from daemon.curve import (
     read_key_pair,
     read_public_key,
 )
-from daemon.sonic_stream import (
-    PoseMessage,
-    SonicStreamConfig,
-    SonicStreamSubscriber,
-    pack_pose_message,
-)
-from tests.unit.daemon.test_sonic_stream import publish_until, v1_fields
+from daemon.stream_config import StreamingConfig
+from daemon.stream_messages import PoseMessage, pack_pose_message
+from daemon.stream_subscriber import Pose, StreamReceiver
+from tests.support.sonic_producer import publish_until, v1_fields
 
 T = TypeVar("T")
 SOME_KEY = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
@@ -229,12 +226,23 @@ def stream_with_producer(
             curve = CurveConfig(
                 secret_key_file=server_secret_file, authorized_keys=(allowed.decode(),)
             )
-            config = SonicStreamConfig(endpoint=f"tcp://127.0.0.1:{port}", curve=curve)
-            async with SonicStreamSubscriber(config=config, on_message=received.append):
+            config = StreamingConfig(endpoint=f"tcp://127.0.0.1:{port}", curve=curve)
+            receiver = StreamReceiver(config=config)
+            receiver.open()
+
+            def take() -> bool:
+                if receiver.poll(0):
+                    got = receiver.receive()
+                    if isinstance(got, Pose):
+                        received.append(got.message)
+                return bool(received)
+
+            try:
                 outcome = await handshake_outcome(monitor)
                 if outcome == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-                    message = pack_pose_message(1, v1_fields(2))
-                    await publish_until(pub, message, lambda: bool(received))
+                    await publish_until(pub, pack_pose_message(1, v1_fields(2)), take)
+            finally:
+                receiver.close()
             return outcome
         finally:
             pub.disable_monitor()

@@ -1,10 +1,9 @@
-"""SONIC streaming protocol: decoder round trips, every refusal, fuzzing, track rows, SUB adapter.
+"""SONIC's wire format and messages: round trips, every refusal, fuzzing, producer commands.
 
-Real: the decoder on bytes built by ``pack_pose_message`` (which mirrors SONIC's own builder,
-including its ``"count": 1`` for any number of frames) and by hand for malformed messages;
-hypothesis for random and mutated bytes; ZeroMQ PUB/SUB sockets on tcp 127.0.0.1 (free port)
-and ipc in tmp_path for the adapter. Faked: the producer (no SONIC teleop or VLA here): the
-test publishes the frames a v1/v3/v4 producer would send.
+Real: the decoders on bytes built by ``pack_pose_message`` / ``pack_command_message`` (which
+mirror SONIC's own builders, including ``"count": 1`` for any number of frames) and by hand for
+malformed messages; hypothesis for random and mutated bytes. Faked: the producer (no SONIC
+teleop or VLA here): the test builds the bytes a v1/v3/v4 producer would send.
 """
 
 from __future__ import annotations
@@ -12,34 +11,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable, Coroutine
-from pathlib import Path
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import numpy as np
-import numpy.typing as npt
 import pytest
-import zmq
-import zmq.asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.embodiment.dex3 import HAND_Q_MAX, HAND_Q_MIN
-from controller.embodiment.g1 import BODY_JOINT_NAMES, ISAAC_TO_HW, Q_MAX, Q_MIN
-from daemon.sonic_stream import (
+from daemon.stream_messages import (
+    ProducerCommand,
+    decode_command_message,
+    decode_pose_message,
+    pack_command_message,
+    pack_pose_message,
+)
+from daemon.stream_wire import (
     HEADER_SIZE,
-    PoseMessage,
-    SonicStreamConfig,
-    SonicStreamDecoder,
-    SonicStreamSubscriber,
     StreamDecodeConfig,
     StreamDecodeError,
     StreamErrorCode,
-    decode_pose_message,
-    pack_pose_message,
-    pose_message_to_track,
+    pack_wire_message,
 )
-from estimators.track import HandState
+from tests.support.sonic_producer import raw_message, unit_quats, v1_fields, v3_fields, v4_fields
 
 T = TypeVar("T")
 Code = StreamErrorCode
@@ -48,43 +42,6 @@ RNG = np.random.default_rng(7)
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(asyncio.wait_for(coro, timeout=20))
-
-
-def unit_quats(n: int) -> npt.NDArray[np.float32]:
-    q = RNG.normal(size=(n, 4))
-    unit: npt.NDArray[np.float32] = (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(
-        np.float32
-    )
-    return unit
-
-
-def v1_fields(n: int = 5) -> dict[str, npt.NDArray[Any]]:
-    return {
-        "joint_pos": RNG.uniform(-0.5, 0.5, (n, 29)).astype(np.float32),
-        "joint_vel": RNG.uniform(-1, 1, (n, 29)).astype(np.float32),
-        "body_quat": unit_quats(n),
-        "frame_index": np.arange(100, 100 + n, dtype=np.int64),
-    }
-
-
-def v3_fields(n: int = 5) -> dict[str, npt.NDArray[Any]]:
-    fields = v1_fields(n)
-    fields["smpl_joints"] = RNG.normal(0, 0.3, (n, 24, 3)).astype(np.float32)
-    fields["smpl_pose"] = RNG.normal(0, 0.2, (n, 21, 3)).astype(np.float32)
-    return fields
-
-
-def v4_fields() -> dict[str, npt.NDArray[Any]]:
-    return {
-        "token_state": RNG.normal(size=64).astype(np.float32),
-        "frame_index": np.array([7], dtype=np.int64),
-        "left_hand_joints": np.full(7, 0.1, dtype=np.float32),
-    }
-
-
-def raw_message(header: object, body: bytes = b"", *, topic: bytes = b"pose") -> bytes:
-    text = header if isinstance(header, bytes) else json.dumps(header).encode()
-    return topic + text.ljust(HEADER_SIZE, b"\0") + body
 
 
 def refused(message: bytes, code: StreamErrorCode, **config: Any) -> StreamDecodeError:
@@ -143,11 +100,11 @@ def test_v3_round_trip_with_optional_fields() -> None:
     assert message.heading_increment_rad == pytest.approx(0.1)
 
 
-def test_v4_round_trip_carries_a_token_and_no_frames() -> None:
+def test_v4_round_trip_carries_one_token_as_one_frame() -> None:
     fields = v4_fields()
     message = decode_pose_message(pack_pose_message(4, fields))
     assert message.version == 4
-    assert message.n_frames == 0
+    assert message.n_frames == 1
     assert message.token_state is not None
     np.testing.assert_allclose(message.token_state, fields["token_state"])
     np.testing.assert_array_equal(message.frame_index, [7])
@@ -321,32 +278,6 @@ def test_refuses_too_many_fields() -> None:
     refused(raw_message({"v": 1, "fields": fields}), Code.BAD_HEADER, max_fields=4)
 
 
-# ---------------------------------------------------------------------- version tracking
-
-
-def test_a_version_change_mid_stream_stops_streaming_until_reset() -> None:
-    decoder = SonicStreamDecoder()
-    assert decoder.decode(pack_pose_message(3, v3_fields())).version == 3
-    with pytest.raises(StreamDecodeError) as caught:
-        decoder.decode(pack_pose_message(1, v1_fields()))
-    assert caught.value.code is Code.VERSION_CHANGED
-    assert decoder.is_stopped
-    with pytest.raises(StreamDecodeError) as stopped:
-        decoder.decode(pack_pose_message(3, v3_fields()))  # even the old version: stopped
-    assert stopped.value.code is Code.STREAM_STOPPED
-    decoder.reset()
-    assert decoder.decode(pack_pose_message(1, v1_fields())).version == 1
-    assert decoder.version == 1
-
-
-def test_a_refused_message_does_not_fix_or_change_the_version() -> None:
-    decoder = SonicStreamDecoder()
-    with pytest.raises(StreamDecodeError):
-        decoder.decode(pack_pose_message(1, v1_fields())[:-3])
-    assert decoder.version is None
-    assert decoder.decode(pack_pose_message(4, v4_fields())).version == 4
-
-
 # ---------------------------------------------------------------------- fuzz
 
 VALID = [
@@ -427,48 +358,7 @@ def test_fuzz_structured_headers_only_raise_the_typed_error(
         decodes_or_refuses(raw_message(header, body))
 
 
-# ---------------------------------------------------------------------- frames -> track rows
-
-
-def test_track_rows_reorder_isaac_joints_to_hardware_order() -> None:
-    fields = v1_fields(3)
-    q_isaac = np.tile(np.linspace(-0.05, 0.05, 29, dtype=np.float32), (3, 1))
-    q_isaac[:, 9] = -3.0  # left knee, far below its limit
-    fields["joint_pos"] = q_isaac
-    track = pose_message_to_track(decode_pose_message(pack_pose_message(1, fields)))
-    assert track.n_frames == 3
-    for k in range(29):
-        expected = np.clip(q_isaac[0, k], Q_MIN[ISAAC_TO_HW[k]], Q_MAX[ISAAC_TO_HW[k]])
-        assert track.q_hw[0, ISAAC_TO_HW[k]] == pytest.approx(expected)
-    assert track.q_hw[0, BODY_JOINT_NAMES.index("left_knee_joint")] == Q_MIN[3]
-    assert track.dq_hw is not None
-    assert track.dq_hw[1, ISAAC_TO_HW[4]] == pytest.approx(fields["joint_vel"][1, 4])
-    assert not np.any(track.smpl_joints_local)  # v1 carries no SMPL joints
-    np.testing.assert_allclose(track.root_quat_wxyz, fields["body_quat"], atol=1e-6)
-
-
-def test_track_rows_carry_smpl_joints_and_clamped_hand_targets() -> None:
-    fields: dict[str, Any] = v3_fields(2)
-    fields["right_hand_joints"] = np.full(7, 10.0, np.float32)  # beyond every limit
-    message = decode_pose_message(pack_pose_message(3, fields))
-    track = pose_message_to_track(message)
-    np.testing.assert_allclose(track.smpl_joints_local, fields["smpl_joints"], rtol=1e-6)
-    np.testing.assert_allclose(track.hand_q[:, 1], np.broadcast_to(HAND_Q_MAX[1], (2, 7)))
-    np.testing.assert_array_equal(track.hand_q[:, 0], 0.0)  # not sent: open
-    assert track.hand_state[0, 0] == HandState.OPEN
-
-
-def test_track_rows_keep_the_last_hand_targets_for_a_hand_not_sent() -> None:
-    closed = (HAND_Q_MIN + HAND_Q_MAX) / 2.0
-    message = decode_pose_message(pack_pose_message(1, v1_fields(2)))
-    track = pose_message_to_track(message, last_hand_q=closed)
-    np.testing.assert_allclose(track.hand_q[1], closed)
-    assert list(track.hand_state[1]) == [HandState.CLOSED, HandState.CLOSED]
-
-
-def test_track_rows_refuse_v4_tokens() -> None:
-    with pytest.raises(ValueError, match="no motion frames"):
-        pose_message_to_track(decode_pose_message(pack_pose_message(4, v4_fields())))
+# ---------------------------------------------------------------------- producer side
 
 
 def test_producer_refuses_what_the_wire_cannot_carry() -> None:
@@ -478,104 +368,33 @@ def test_producer_refuses_what_the_wire_cannot_carry() -> None:
         pack_pose_message(1, {f"field_{i:03d}": np.zeros(1, np.float32) for i in range(60)})
 
 
-# ---------------------------------------------------------------------- SUB adapter
+def test_command_messages_round_trip_as_sonics_sender_builds_them() -> None:
+    command = decode_command_message(
+        pack_command_message(start=True, stop=False, planner=False, delta_heading_rad=0.25)
+    )
+    assert command == ProducerCommand(start=True, stop=False, planner=False,
+                                      delta_heading_rad=pytest.approx(0.25))  # fmt: skip
+    assert decode_command_message(pack_command_message(start=False, stop=True, planner=True)) == (
+        ProducerCommand(start=False, stop=True, planner=True)
+    )
 
 
-async def publish_until(
-    pub: zmq.asyncio.Socket, message: bytes, done: Callable[[], bool], *, limit_s: float = 10
-) -> None:
-    """Publish every 10 ms until ``done()``: PUB/SUB loses messages until the SUB has joined."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit_s
-    while not done():
-        if loop.time() > deadline:
-            raise TimeoutError("subscriber never received")
-        await pub.send(message)
-        await asyncio.sleep(0.01)
+@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int32])
+def test_command_flags_may_be_bool_u8_or_i32_as_sonics_manager_reads_them(dtype: type) -> None:
+    names = ("start", "stop", "planner")
+    fields = {name: np.array([name == "stop"], dtype=dtype) for name in names}
+    expected = ProducerCommand(start=False, stop=True, planner=False)
+    assert decode_command_message(pack_wire_message(b"command", 1, fields)) == expected
 
 
-def stream_scenario(endpoint_for: Callable[[zmq.asyncio.Socket], str]) -> None:
-    received: list[PoseMessage] = []
-    errors: list[StreamDecodeError] = []
-
-    async def scenario() -> None:
-        ctx = zmq.asyncio.Context()
-        pub = ctx.socket(zmq.PUB)
-        pub.setsockopt(zmq.LINGER, 0)
-        try:
-            endpoint = endpoint_for(pub)
-            config = SonicStreamConfig(endpoint=endpoint)
-            async with SonicStreamSubscriber(
-                config=config, on_message=received.append, on_error=errors.append, context=ctx
-            ) as stream:
-                await publish_until(pub, pack_pose_message(3, v3_fields(5)), lambda: bool(received))
-                assert received[0].version == 3
-                assert received[0].n_frames == 5
-                # A bad message is refused and reported; the stream goes on.
-                await publish_until(pub, b"pose" + b"\0" * 10, lambda: bool(errors))
-                assert errors[0].code is Code.TRUNCATED
-                assert not stream.is_stopped
-                # A protocol change stops the stream; later messages are dropped silently.
-                await publish_until(
-                    pub, pack_pose_message(1, v1_fields(2)), lambda: stream.is_stopped
-                )
-                assert errors[-1].code is Code.VERSION_CHANGED
-                count = len(received)
-                await publish_until(
-                    pub,
-                    pack_pose_message(3, v3_fields(1)),
-                    lambda: stream.dropped_while_stopped > 2,
-                )
-                assert len(received) == count
-                stream.resume()
-                await publish_until(
-                    pub, pack_pose_message(1, v1_fields(2)), lambda: received[-1].version == 1
-                )
-                assert stream.last_message_age_s() < 5.0
-        finally:
-            pub.close()
-            ctx.term()
-
-    run(scenario())
+def test_a_command_without_a_required_flag_is_refused() -> None:
+    message = pack_wire_message(b"command", 1, {"start": np.array([1], np.uint8)})
+    with pytest.raises(StreamDecodeError) as caught:
+        decode_command_message(message)
+    assert caught.value.code is Code.MISSING_FIELD
+    assert caught.value.field == "stop"
 
 
-def test_subscriber_over_tcp_delivers_refuses_and_stops_on_version_change() -> None:
-    def bind_tcp(pub: zmq.asyncio.Socket) -> str:
-        port = pub.bind_to_random_port("tcp://127.0.0.1")
-        return f"tcp://127.0.0.1:{port}"
-
-    stream_scenario(bind_tcp)
-
-
-def test_subscriber_over_ipc(tmp_path: Path) -> None:
-    def bind_ipc(pub: zmq.asyncio.Socket) -> str:
-        endpoint = f"ipc://{tmp_path}/pose.sock"
-        pub.bind(endpoint)
-        return endpoint
-
-    stream_scenario(bind_ipc)
-
-
-def test_an_exception_in_the_callback_surfaces_on_exit() -> None:
-    def explode(message: PoseMessage) -> None:
-        raise RuntimeError("consumer bug")
-
-    async def scenario() -> None:
-        ctx = zmq.asyncio.Context()
-        pub = ctx.socket(zmq.PUB)
-        pub.setsockopt(zmq.LINGER, 0)
-        try:
-            port = pub.bind_to_random_port("tcp://127.0.0.1")
-            config = SonicStreamConfig(endpoint=f"tcp://127.0.0.1:{port}")
-            async with SonicStreamSubscriber(
-                config=config, on_message=explode, context=ctx
-            ) as stream:
-                await publish_until(
-                    pub, pack_pose_message(1, v1_fields()), lambda: stream.messages > 0
-                )
-        finally:
-            pub.close()
-            ctx.term()
-
-    with pytest.raises(RuntimeError, match="consumer bug"):
-        run(scenario())
+def test_the_pose_and_command_topics_must_not_shadow_each_other() -> None:
+    with pytest.raises(ValueError, match="prefix"):
+        StreamDecodeConfig(topic=b"pose", command_topic=b"pos")
