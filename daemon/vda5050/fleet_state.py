@@ -482,7 +482,16 @@ class FleetState:
     def _paused(self, step: Step, result: CommandResult) -> list[Step]:
         motion = self._motion
         if not result.accepted:
-            self._refuse(step.action_id, f"pause refused: {result.reason}")
+            # The control process pauses only a running track: nothing was running by the
+            # time the pause arrived (the track ended, or a fault stopped it; its own event
+            # says which). The robot is paused all the same, as a pause of an idle robot is,
+            # so the outcome does not depend on which came first.
+            self._flags.is_paused = True
+            self.tracker.set(
+                step.action_id,
+                ActionStatus.FINISHED,
+                f"paused; no motion was running ({result.reason})",
+            )
             if motion is not None and motion.phase is _Phase.PAUSING:
                 motion.phase = _Phase.TRACKING
             return []
@@ -566,7 +575,11 @@ class FleetState:
             self.tracker.set(motion.action_id, ActionStatus.RUNNING)
         elif mode != "HOLD":
             pass
-        elif cause == "TRACK_COMPLETE" and phase in _MOVING:
+        elif cause == "TRACK_COMPLETE" and (
+            phase in _MOVING or (phase is _Phase.PAUSED and motion.has_started)
+        ):
+            # PAUSED too: a pause acknowledged before the track's own end arrives (the pause
+            # landed after the last frame, and the control process completed the track).
             self._end_motion(ActionStatus.FINISHED, "motion complete")
         elif cause == "RAMP_COMPLETE" and phase is _Phase.ENABLING:
             return self._start_unless_paused(motion)

@@ -250,6 +250,37 @@ def test_pause_resume_and_cancel_order_over_mqtt(mosquitto_broker: MosquittoBrok
     run(body())
 
 
+@pytest.mark.parametrize("offset_s", [-0.02, 0.0, 0.01, 0.04])
+def test_pause_around_the_end_of_a_track_is_always_resumable(
+    mosquitto_broker: MosquittoBroker, offset_s: float
+) -> None:
+    """Issue 13: a startPause at about the last tick left the motion PAUSED and stopPause
+    failing ("mode is HOLD; cannot resume"). Wherever the pause lands around the end (before
+    it, on the last frame, after it), stopPause leaves the motion FINISHED and the robot not
+    paused, with no error."""
+
+    async def body() -> None:
+        link = FakeControlLink(ramp_s=0.02, frame_s=0.01)
+        async with rig(mosquitto_broker, link=link, library=FakeMotionLibrary({"short": 8})) as r:
+            motion = await r.fleet.instant_action("startMotion", {"packageId": "short"})
+            await r.fleet.wait_action(motion, {"RUNNING"}, 3.0)
+            await asyncio.sleep(max(0.08 + offset_s, 0.0))
+            pause = await r.fleet.instant_action("startPause")
+            await r.fleet.wait_action(pause, {"FINISHED"}, 2.0)
+            await r.fleet.wait_state(
+                lambda m: m["paused"] and action_status(m, motion) in ("PAUSED", "FINISHED"), 2.0
+            )
+            resume = await r.fleet.instant_action("stopPause")
+            await r.fleet.wait_action(resume, {"FINISHED"}, 2.0)
+            state = await r.fleet.wait_state(
+                lambda m: not m["paused"] and action_status(m, motion) == "FINISHED", 2.0
+            )
+            assert state["errors"] == []
+            assert_all_valid(r.fleet)
+
+    run(body())
+
+
 def test_motion_package_uploads_are_answered_accepted_or_rejected_with_a_code(
     mosquitto_broker: MosquittoBroker,
 ) -> None:

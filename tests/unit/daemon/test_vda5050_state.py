@@ -167,6 +167,74 @@ def test_pause_holds_the_motion_paused_and_resume_runs_it_again() -> None:
     assert robot.body()["paused"] is False
 
 
+_AT_THE_END = ("accepted", OK)
+_AFTER_THE_END = ("refused", CommandResult(False, "mode is HOLD; no motion running"))
+
+
+@pytest.mark.parametrize("answer", [_AT_THE_END, _AFTER_THE_END], ids=lambda a: a[0])
+@pytest.mark.parametrize("is_event_first", [True, False], ids=["event-first", "answer-first"])
+def test_pause_at_the_end_of_a_track_commutes_with_its_end(
+    answer: tuple[str, CommandResult], is_event_first: bool
+) -> None:
+    """Issue 13: a startPause at about the last tick left startMotion PAUSED for good. Whether
+    the pause lands after the last frame (the control process then completes the track and
+    accepts the pause) or after the track ended (refused), and whichever of the answer and
+    the track's end arrives first: the motion FINISHED, the robot paused, stopPause clears it."""
+    robot = Robot()
+    robot.tracking()
+    (pause,) = robot.send(act("startPause", "p1"))
+    assert robot.state.before_step(pause)
+    if is_event_first:
+        robot.event("HOLD", "TRACK_COMPLETE")
+        robot.state.step_done(pause, answer[1])
+    else:
+        robot.state.step_done(pause, answer[1])
+        robot.event("HOLD", "TRACK_COMPLETE")
+    assert (robot.status_of("m1"), robot.status_of("p1")) == ("FINISHED", "FINISHED")
+    assert robot.body()["paused"] is True
+    assert robot.state.motion_action_id is None
+    assert robot.send(act("stopPause", "r1")) == []
+    assert robot.status_of("r1") == "FINISHED"
+    assert robot.body()["paused"] is False
+    assert robot.errors() == []
+
+
+@pytest.mark.parametrize("answer", [_AT_THE_END, _AFTER_THE_END], ids=lambda a: a[0])
+@pytest.mark.parametrize("is_event_first", [True, False], ids=["event-first", "answer-first"])
+@pytest.mark.parametrize("kind", ["cancelOrder", "stopMotion"])
+def test_cancel_or_stop_at_the_end_of_a_track_reports_the_motion_finished(
+    answer: tuple[str, CommandResult], is_event_first: bool, kind: str
+) -> None:
+    robot = Robot()
+    robot.tracking()
+    (stop,) = robot.send(act(kind, "c1"))
+    assert robot.state.before_step(stop)
+    if is_event_first:
+        robot.event("HOLD", "TRACK_COMPLETE")
+        robot.state.step_done(stop, answer[1])
+    else:
+        robot.state.step_done(stop, answer[1])
+        robot.event("HOLD", "TRACK_COMPLETE")
+    assert (robot.status_of("m1"), robot.status_of("c1")) == ("FINISHED", "FINISHED")
+    assert robot.body()["paused"] is False
+    assert robot.errors() == []
+
+
+def test_stop_pause_after_a_pause_one_frame_before_the_end_resumes_to_the_end() -> None:
+    robot = Robot()
+    robot.tracking()
+    (pause,) = robot.send(act("startPause", "p1"))
+    robot.run(pause)
+    robot.event("HOLD", "TRACK_STOPPED")
+    assert robot.status_of("m1") == "PAUSED"
+    (resume,) = robot.send(act("stopPause", "r1"))
+    robot.run(resume)
+    robot.event("TRACK", "TRACK_REQUESTED")
+    robot.event("HOLD", "TRACK_COMPLETE")
+    assert (robot.status_of("m1"), robot.status_of("r1")) == ("FINISHED", "FINISHED")
+    assert robot.body()["paused"] is False
+
+
 def test_pause_without_a_motion_blocks_starts_until_stop_pause() -> None:
     robot = Robot()
     assert robot.send(act("startPause", "p1")) == []
