@@ -3,7 +3,9 @@ action parsing and the fleet-facing state model.
 
 Layout: ``config`` (topics, broker, timing), ``header`` (headerId per topic, timestamps),
 ``actions`` (supported instant actions and their parser), ``tracker`` (instantActionStates),
-``robot_view`` (supervisor mode -> errors, safetyState), ``fleet_state`` (the model),
+``robot_view`` (supervisor mode -> errors, safetyState), ``fleet_state`` (the model: state
+body and action dispatch), ``motion_control`` (the live motion: start, stop, pause, resume),
+``robot_model`` (what those share), ``steps`` (what the model asks of the service),
 ``executor`` (runs the model's steps against a ``ControlLink``), ``messages`` (builders).
 ``fleet_client`` is the one module here that does I/O: the fleet controller side, used by
 ``scripts/fleet_sim.py`` and tests. The MQTT wiring is ``daemon.fleet_mqtt``.
@@ -12,8 +14,9 @@ Layout: ``config`` (topics, broker, timing), ``header`` (headerId per topic, tim
 from daemon.vda5050.actions import ActionType, ErrorType, parse_instant_actions
 from daemon.vda5050.config import BrokerConfig, FleetConfig, TlsConfig, Topics
 from daemon.vda5050.errors import BrokerCredentialError, FleetConfigError, FleetTimeoutError
-from daemon.vda5050.fleet_state import FleetState, Step, StepKind
+from daemon.vda5050.fleet_state import FleetState
 from daemon.vda5050.robot_view import OperatingMode, RobotExtras
+from daemon.vda5050.steps import Step, StepKind
 from daemon.vda5050.tracker import ActionStatus
 
 __all__ = [
