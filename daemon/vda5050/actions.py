@@ -14,6 +14,8 @@ because stopping is always the safe direction.
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -56,6 +58,8 @@ class ErrorType(enum.Enum):
     CONTROL_PROCESS_DOWN = "controlProcessDown"
     ESTOP_LATCH_NOT_DURABLE = "estopLatchNotDurable"
     """The e-stop could not be written to disk: it holds in memory; reset is refused."""
+    DUPLICATE_ACTION_ID = "duplicateActionId"
+    """An actionId already used by an earlier message: the new action is not executed."""
 
 
 class ValueType(enum.Enum):
@@ -169,6 +173,9 @@ class InstantAction:
     action_type: ActionType
     parameters: Mapping[str, Any] = field(default_factory=dict)
     descriptor: str | None = None
+    fingerprint: str = ""
+    """The action object as sent (canonical JSON): with the message's timestamp, tells a
+    redelivery of this very action from a new action that reuses its id."""
 
     def text(self, key: str) -> str | None:
         value = self.parameters.get(key)
@@ -185,6 +192,8 @@ class RejectedAction:
     error_type: ErrorType
     description: str
     hint: str = ""
+    fingerprint: str = ""
+    """As ``InstantAction.fingerprint``."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +209,8 @@ class ParsedInstantActions:
     """False: the envelope failed and every action in the message is rejected."""
     is_stale: bool = False
     """The message was refused for its timestamp (too old, or in the future)."""
+    timestamp: str = ""
+    """The header timestamp as sent ("" when unreadable)."""
 
 
 @dataclass(frozen=True)
@@ -264,6 +275,7 @@ def parse_instant_actions(
     synthetic = f"{_MESSAGE_ID_PREFIX}{sequence}"
     if len(payload) > max_bytes:
         return _whole(synthetic, [], f"message of {len(payload)} bytes exceeds {max_bytes}")
+    digest = hashlib.sha256(payload).hexdigest()
     try:
         document = load_json(payload, max_depth=MAX_JSON_DEPTH)
     except JsonRejectedError as exc:
@@ -274,6 +286,7 @@ def parse_instant_actions(
             raw,
             f"not a JSON document this robot accepts [{exc.code.value}]: {exc.detail}",
             has_estop=_asks_for_estop(raw),
+            fingerprint=digest,
         )
     raw_actions = _raw_actions(document)
     has_estop = _asks_for_estop(raw_actions)
@@ -291,6 +304,7 @@ def parse_instant_actions(
             exc.description,
             has_estop=has_estop,
             is_stale=isinstance(exc, _Stale),
+            fingerprint=digest,
         )
     actions: list[InstantAction] = []
     rejected: list[RejectedAction] = []
@@ -300,7 +314,15 @@ def parse_instant_actions(
             actions.append(outcome)
         else:
             rejected.append(outcome)
-    return ParsedInstantActions(tuple(actions), tuple(rejected), has_estop, header_id)
+    return ParsedInstantActions(
+        tuple(actions), tuple(rejected), has_estop, header_id, timestamp=document["timestamp"]
+    )
+
+
+def action_fingerprint(raw: dict[str, Any]) -> str:
+    """An action object as sent, canonical (key order and spacing do not matter). Only for
+    documents that passed ``load_json`` (bounded depth, finite numbers)."""
+    return json.dumps(raw, sort_keys=True, separators=(",", ":"))
 
 
 def _asks_for_estop(raw_actions: list[Any]) -> bool:
@@ -330,8 +352,12 @@ def _whole(
     *,
     has_estop: bool = False,
     is_stale: bool = False,
+    fingerprint: str = "",
 ) -> ParsedInstantActions:
-    """Every action of a message that failed as a whole, FAILED with the same reason."""
+    """Every action of a message that failed as a whole, FAILED with the same reason.
+
+    ``fingerprint`` (the payload's digest) tells a redelivery of the message from another
+    message reusing one of its action ids."""
     ids: list[tuple[str, str]] = []
     for raw in raw_actions:
         if isinstance(raw, dict) and isinstance(raw.get("actionId"), str) and raw["actionId"]:
@@ -352,6 +378,7 @@ def _whole(
                 ErrorType.VALIDATION,
                 f"instantActions message rejected: {description}",
                 "send a message that validates against the VDA 5050 v3 instantActions schema",
+                fingerprint,
             )
         )
     return ParsedInstantActions(
@@ -465,6 +492,7 @@ def _typed_action(raw: dict[str, Any]) -> InstantAction | RejectedAction:
             ErrorType.UNSUPPORTED_ACTION,
             f"action type {kind!r} is not supported by this robot",
             f"supported: {known} (see the factsheet)",
+            action_fingerprint(raw),
         )
     spec = ACTION_SPECS[action_type]
     parameters: dict[str, Any] = {}
@@ -473,9 +501,16 @@ def _typed_action(raw: dict[str, Any]) -> InstantAction | RejectedAction:
     problem = _parameter_problem(spec, parameters, len(raw.get("actionParameters", [])))
     if problem:
         return RejectedAction(
-            action_id, kind, ErrorType.INVALID_PARAMETER, f"{kind}: {problem}", _usage(kind, spec)
+            action_id,
+            kind,
+            ErrorType.INVALID_PARAMETER,
+            f"{kind}: {problem}",
+            _usage(kind, spec),
+            action_fingerprint(raw),
         )
-    return InstantAction(action_id, action_type, parameters, raw.get("actionDescriptor"))
+    return InstantAction(
+        action_id, action_type, parameters, raw.get("actionDescriptor"), action_fingerprint(raw)
+    )
 
 
 def _parameter_problem(spec: ActionSpec, parameters: dict[str, Any], count: int) -> str:

@@ -162,6 +162,12 @@ class FleetConfig:
     """Uploads waiting for validation; more are answered ``busy``."""
     instant_action_history: int = 64
     """How many instant action states (and the errors tied to them) ``state`` keeps."""
+    error_ttl_s: float = 60.0
+    """Longest time an instant action's or a message's error is listed in ``state.errors``
+    (condition errors last as long as their condition, order errors until an order is
+    accepted; see README "Errors and their lifetimes")."""
+    max_action_errors: int = 8
+    """Instant action errors listed at once at most (the newest), and as many message errors."""
     may_enable: bool = True
     """``startMotion`` may enable (ramp) the robot from PASSIVE or DAMP before it starts. After
     an e-stop reset the robot rests in DAMP, and the fleet has no other way to enable it."""
@@ -197,12 +203,15 @@ class FleetConfig:
             raise FleetConfigError("command_expiry_s", "MQTT expiry is whole seconds, >= 1")
         if not (math.isfinite(self.max_clock_skew_s) and 0 <= self.max_clock_skew_s <= 60):
             raise FleetConfigError("max_clock_skew_s", "must be within 0..60 s")
+        if not (math.isfinite(self.error_ttl_s) and self.error_ttl_s > 0):
+            raise FleetConfigError("error_ttl_s", "must be a positive number of seconds")
         for name in (
             "max_message_bytes",
             "max_actions_per_message",
             "max_package_bytes",
             "max_pending_uploads",
             "instant_action_history",
+            "max_action_errors",
         ):
             if getattr(self, name) < 1:
                 raise FleetConfigError(name, "must be >= 1")

@@ -15,11 +15,14 @@ asks it for things; the supervisor stays the authority.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from daemon.control_link import CommandResult, ControlStatus, ModeEvent
 from daemon.vda5050.actions import ActionType, ErrorType, InstantAction, ParsedInstantActions
 from daemon.vda5050.config import FleetConfig
+from daemon.vda5050.error_book import ErrorBook, ErrorGroup, error_entry
 from daemon.vda5050.motion_control import MotionControl
 from daemon.vda5050.robot_model import RobotModel
 from daemon.vda5050.robot_view import (
@@ -47,14 +50,26 @@ _UNDONE_BY_ESTOP = frozenset(
 
 
 class FleetState:
-    """The fleet-facing model of one robot. Not thread-safe: one event loop drives it."""
+    """The fleet-facing model of one robot. Not thread-safe: one event loop drives it.
 
-    def __init__(self, *, config: FleetConfig) -> None:
+    Args:
+        config: Limits, lifetimes and what the fleet may do.
+        clock: Monotonic seconds (error lifetimes); tests pin it.
+    """
+
+    def __init__(self, *, config: FleetConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self._config = config
-        self._robot = RobotModel(
-            config=config, tracker=ActionTracker(capacity=config.instant_action_history)
+        tracker = ActionTracker(
+            capacity=config.instant_action_history,
+            error_ttl_s=config.error_ttl_s,
+            max_errors=config.max_action_errors,
+            clock=clock,
         )
-        self.tracker = self._robot.tracker
+        self._robot = RobotModel(config=config, tracker=tracker)
+        self.tracker = tracker
+        self.errors = ErrorBook(
+            ttl_s=config.error_ttl_s, max_entries=config.max_action_errors, clock=clock
+        )
         self._motion = MotionControl(self._robot)
         self._generating: set[str] = set()
         """Live ``generateMotion`` actions (their jobs run in the service)."""
@@ -111,7 +126,9 @@ class FleetState:
                 origin=status.estop_origin,
                 latch_error=status.latch_error,
             )
-            + self.tracker.errors(),
+            + self.errors.errors(ErrorGroup.ORDER)
+            + self.tracker.errors()
+            + self.errors.errors(ErrorGroup.MESSAGE),
             "safetyState": safety_state(
                 is_estopped=mode == "ESTOP", cause=cause, origin=status.estop_origin
             ),
@@ -125,8 +142,9 @@ class FleetState:
         """Take one parsed instantActions message.
 
         The service has already called ``ControlLink.estop`` when ``parsed.has_emergency_stop``;
-        ``estop_error`` says why that failed, if it did. Actions whose id is already known
-        (a redelivery) are ignored.
+        ``estop_error`` says why that failed, if it did. An action whose id is already known
+        is not executed: silently when it is the same action from the same message (a
+        redelivery), with a ``duplicateActionId`` error when a new message reuses the id.
         """
         steps: list[Step] = []
         generations: list[InstantAction] = []
@@ -135,7 +153,8 @@ class FleetState:
         if parsed.has_emergency_stop:
             self._supersede_by_estop()
         for rejected in parsed.rejected:
-            if not self.tracker.add(rejected.action_id, rejected.action_type):
+            identity = (parsed.timestamp, rejected.fingerprint)
+            if not self._admit(rejected.action_id, rejected.action_type, identity):
                 continue
             if rejected.action_type == ActionType.EMERGENCY_STOP.value and estop_error is None:
                 self._await_estop(
@@ -147,9 +166,9 @@ class FleetState:
                 rejected.action_id, rejected.error_type, rejected.description, hint=rejected.hint
             )
         for action in parsed.actions:
-            if not self.tracker.add(
-                action.action_id, action.action_type.value, descriptor=action.descriptor
-            ):
+            identity = (parsed.timestamp, action.fingerprint)
+            kind = action.action_type.value
+            if not self._admit(action.action_id, kind, identity, action.descriptor):
                 continue
             if action.action_type is ActionType.FACTSHEET_REQUEST:
                 factsheet = True
@@ -166,6 +185,31 @@ class FleetState:
             steps.extend(self._begin(action, estop_error))
         self._finish_estops_if_engaged()
         return Reaction(tuple(steps), factsheet, tuple(generations), self._is_generation_cancelled)
+
+    def _admit(
+        self,
+        action_id: str,
+        action_type: str,
+        identity: tuple[str, str],
+        descriptor: str | None = None,
+    ) -> bool:
+        """Record a new action; False when its id is known (a redelivery, or a reuse)."""
+        if self.tracker.add(action_id, action_type, descriptor=descriptor, identity=identity):
+            return True
+        if self.tracker.identity(action_id) != identity:
+            known = self.tracker.action_type(action_id) or "an action"
+            self.errors.add(
+                ErrorGroup.MESSAGE,
+                f"duplicate:{action_id}",
+                error_entry(
+                    ErrorType.DUPLICATE_ACTION_ID.value,
+                    f"actionId {action_id!r} was already used by {known} in an earlier "
+                    f"message; this {action_type or 'action'} was not executed",
+                    hint="give every action a new actionId (VDA 5050 suggests a UUID)",
+                    references={"actionId": action_id, "actionType": action_type or "?"},
+                ),
+            )
+        return False
 
     # ------------------------------------------------------------------ generation jobs
     def generation_progress(self, action_id: str, description: str) -> None:

@@ -27,9 +27,17 @@ NOW = datetime(2026, 11, 21, 12, 0, 0, 123456, tzinfo=timezone.utc)
 OK = CommandResult(True)
 
 
-def payload(*actions: dict[str, Any]) -> bytes:
+def payload(*actions: dict[str, Any], now: datetime = NOW) -> bytes:
     headers = HeaderFactory(manufacturer="Acme", serial_number="T-1")
-    return encode(instant_actions_message(headers, list(actions), NOW))
+    return encode(instant_actions_message(headers, list(actions), now))
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now_s = 1000.0
+
+    def __call__(self) -> float:
+        return self.now_s
 
 
 def act(kind: str, action_id: str, **parameters: Any) -> dict[str, Any]:
@@ -40,13 +48,18 @@ class Robot:
     """A FleetState plus helpers that play the control process by hand."""
 
     def __init__(self, config: FleetConfig = CONFIG, *, mode: str = "HOLD", **status: Any):
-        self.state = FleetState(config=config)
+        self.clock = FakeClock()
+        self.state = FleetState(config=config, clock=self.clock)
         self.headers = HeaderFactory(manufacturer="Acme", serial_number="T-1")
         self.state.on_status(ControlStatus(is_alive=True, mode=mode, **status))
         self._tick = 0
 
-    def send(self, *actions: dict[str, Any], estop_error: str | None = None) -> list[Step]:
-        parsed = parse_instant_actions(payload(*actions), manufacturer="Acme", serial_number="T-1")
+    def send(
+        self, *actions: dict[str, Any], estop_error: str | None = None, now: datetime = NOW
+    ) -> list[Step]:
+        parsed = parse_instant_actions(
+            payload(*actions, now=now), manufacturer="Acme", serial_number="T-1"
+        )
         return list(self.state.receive(parsed, estop_error=estop_error).steps)
 
     def run(self, step: Step, result: CommandResult = OK) -> list[Step]:
@@ -490,3 +503,77 @@ def test_an_emergency_stop_cancels_queued_work_that_would_undo_it() -> None:
     assert not robot.state.before_step(load)
     assert robot.status_of("r1") == robot.status_of("m1") == "FAILED"
     assert robot.state.motion_action_id is None
+
+
+LATER = datetime(2026, 11, 21, 12, 0, 5, tzinfo=timezone.utc)
+
+
+def test_a_new_message_reusing_an_action_id_is_answered_with_an_error() -> None:
+    """Issue 13: a reused actionId in a new message was silently ignored."""
+    robot = Robot()
+    robot.tracking("m1")
+    assert robot.send(act("stateRequest", "m1"), now=LATER) == []
+    assert robot.status_of("m1") == "RUNNING", "the original action is untouched"
+    assert robot.state.take_state_request() is False, "the reusing action did not run"
+    (error,) = robot.errors()
+    assert error["errorType"] == "duplicateActionId"
+    assert "startMotion" in error["errorDescription"]
+    assert {"referenceKey": "actionId", "referenceValue": "m1"} in error["errorReferences"]
+    assert robot.send(act("stateRequest", "m1"), now=LATER) == []  # its redelivery: no more
+    assert len(robot.errors()) == 1
+
+
+def test_a_reused_id_in_a_rejected_message_is_reported_too() -> None:
+    robot = Robot()
+    robot.send(act("stateRequest", "s1"))
+    robot.send(act("dance", "s1"), now=LATER)
+    assert robot.status_of("s1") == "FINISHED"
+    assert [e["errorType"] for e in robot.errors()] == ["duplicateActionId"]
+
+
+def test_action_errors_expire_after_the_ttl_but_the_action_state_stays_failed() -> None:
+    config = FleetConfig(manufacturer="Acme", serial_number="T-1", error_ttl_s=30.0)
+    robot = Robot(config)
+    robot.send(act("dance", "d1"))
+    robot.send(act("stateRequest", "d1"), now=LATER)  # a message error (reused id)
+    assert len(robot.errors()) == 2
+    robot.clock.now_s += 29.0
+    assert len(robot.errors()) == 2
+    robot.clock.now_s += 1.0
+    assert robot.errors() == []
+    assert robot.status_of("d1") == "FAILED"
+    entry = next(e for e in robot.body()["instantActionStates"] if e["actionId"] == "d1")
+    assert "not supported" in entry["actionResult"], "the reason stays with the action"
+
+
+def test_a_flood_of_rejected_actions_lists_only_the_newest_errors() -> None:
+    """Issue 13: 16 errors were seen in one state. At most ``max_action_errors`` are listed."""
+    robot = Robot()
+    robot.send(*(act("dance", f"d{i}") for i in range(16)))
+    errors = robot.errors()
+    assert len(errors) == CONFIG.max_action_errors == 8
+    ids = [e["errorReferences"][0]["referenceValue"] for e in errors]
+    assert ids == [f"d{i}" for i in range(8, 16)]
+    assert len(robot.body()["instantActionStates"]) == 16
+
+
+def test_an_action_error_is_superseded_when_the_same_action_later_succeeds() -> None:
+    robot = Robot()
+    (start,) = robot.send(act("startMotion", "m1"))
+    robot.run(start, CommandResult(False, "no motion loaded"))
+    assert [e["errorType"] for e in robot.errors()] == ["actionRefused"]
+    robot.tracking("m2")
+    robot.event("HOLD", "TRACK_COMPLETE")
+    assert robot.status_of("m2") == "FINISHED"
+    assert robot.errors() == []
+    assert robot.status_of("m1") == "FAILED"
+
+
+def test_condition_errors_last_as_long_as_the_condition_whatever_the_ttl() -> None:
+    config = FleetConfig(manufacturer="Acme", serial_number="T-1", error_ttl_s=1.0)
+    robot = Robot(config)
+    robot.event("ESTOP", "ESTOP_COMMAND")
+    robot.clock.now_s += 3600.0
+    assert [e["errorType"] for e in robot.errors()] == ["emergencyStop"]
+    robot.event("DAMP", "ESTOP_RESET")
+    assert robot.errors() == []
