@@ -2,7 +2,9 @@
 action parsing and the fleet-facing state model.
 
 Layout: ``config`` (topics, broker, timing), ``header`` (headerId per topic, timestamps),
-``actions`` (supported instant actions and their parser), ``tracker`` (instantActionStates),
+``action_specs`` (the supported actions and errors), ``envelope`` (header, freshness and
+action checks every command shares), ``actions`` (the instantActions parser), ``tracker``
+(instantActionStates),
 ``robot_view`` (supervisor mode -> errors, safetyState), ``fleet_state`` (the model: state
 body and action dispatch), ``motion_control`` (the live motion: start, stop, pause, resume),
 ``robot_model`` (what those share), ``steps`` (what the model asks of the service),
