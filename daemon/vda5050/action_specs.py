@@ -88,9 +88,19 @@ ACTION_SPECS: Mapping[ActionType, ActionSpec] = {
         "End the pause: a paused motion resumes at the frame where it paused.", "FINISHED"
     ),
     ActionType.CANCEL_ORDER: ActionSpec(
-        "Stop the running or pending motion (it is reported FAILED); RUNNING until the robot "
-        "holds, then FINISHED. FAILED with noOrderToCancel when nothing runs.",
+        "Cancel the active order: its waiting actions FAILED, the running one stopped (FAILED); "
+        "no order active: stop the running or pending motion or generation. RUNNING until the "
+        "robot holds, then FINISHED. FAILED with noOrderToCancel when nothing runs or orderId "
+        "names another order.",
         "FINISHED once holding",
+        (
+            ParameterSpec(
+                "orderId",
+                ValueType.STRING,
+                "the order to cancel; absent: the active one",
+                is_optional=True,
+            ),
+        ),
     ),
     ActionType.STATE_REQUEST: ActionSpec("Publish a state message now.", "FINISHED"),
     ActionType.FACTSHEET_REQUEST: ActionSpec("Publish the factsheet now.", "FINISHED"),

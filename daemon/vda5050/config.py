@@ -117,6 +117,8 @@ class Topics:
     package_answers: str
     """Non-VDA: one JSON answer per upload (robot -> fleet), unless the upload named an MQTT 5
     response topic."""
+    order: str
+    """VDA 5050 orders (fleet -> robot): one node, the robot's station, no edges."""
     emergency_stop: str
     """Non-VDA: the e-stop's own topic, read over a connection of its own, so a flood of
     instantActions (which the broker answers by dropping messages for a slow subscriber)
@@ -137,6 +139,9 @@ class FleetConfig:
     serial_number: str = "G1-0001"
     """VDA 5050 §4.2: only ``A-Z a-z 0-9 _ . : -``."""
     broker: BrokerConfig = field(default_factory=BrokerConfig)
+    station_node_id: str = "station"
+    """The node this robot stands on in fleet control's layout (``lastNodeId``): an order is
+    one node, this one, since the robot does not travel under fleet control."""
     state_interval_s: float = MAX_STATE_INTERVAL_S
     """Longest time between two state messages (VDA 5050: at most 30 s)."""
     info_interval_s: float = 1.0
@@ -187,6 +192,8 @@ class FleetConfig:
     def __post_init__(self) -> None:
         for name in ("interface_name", "manufacturer"):
             _check_topic_level(name, getattr(self, name))
+        if not self.station_node_id or len(self.station_node_id) > 256:
+            raise FleetConfigError("station_node_id", "must be 1..256 characters")
         if not _SERIAL_RE.match(self.serial_number):
             raise FleetConfigError(
                 "serial_number", f"{self.serial_number!r}: only A-Z a-z 0-9 _ . : - are allowed"
@@ -239,6 +246,7 @@ class FleetConfig:
             state=f"{prefix}/state",
             instant_actions=f"{prefix}/instantActions",
             factsheet=f"{prefix}/factsheet",
+            order=f"{prefix}/order",
             telemetry=f"{prefix}/{self.telemetry_topic}",
             packages=f"{prefix}/{self.packages_topic}",
             package_answers=f"{prefix}/{self.package_answers_topic}",

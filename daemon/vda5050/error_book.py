@@ -58,6 +58,10 @@ class ErrorBook:
         self._entries[key] = _Entry(group, error, self._clock())
         self._expire()
 
+    def remove(self, key: str) -> None:
+        """The error's condition is resolved."""
+        self._entries.pop(key, None)
+
     def clear(self, group: ErrorGroup) -> None:
         self._entries = {k: e for k, e in self._entries.items() if e.group is not group}
 

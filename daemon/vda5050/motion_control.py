@@ -104,6 +104,7 @@ class MotionControl:
     def begin_pause(self, action_id: str) -> list[Step]:
         motion = self._motion
         if motion is not None and motion.phase in (_Phase.STARTING, _Phase.TRACKING):
+            self._robot.is_pause_pending = True
             return [Step(StepKind.PAUSE, action_id)]
         self._robot.is_paused = True
         self._robot.tracker.set(
@@ -113,6 +114,7 @@ class MotionControl:
 
     def begin_unpause(self, action_id: str) -> list[Step]:
         motion, robot = self._motion, self._robot
+        robot.is_pause_pending = False
         if motion is not None and motion.phase is _Phase.PAUSED:
             if motion.has_started:
                 return [Step(StepKind.RESUME, action_id)]
@@ -134,6 +136,8 @@ class MotionControl:
         """Called just before a step is sent. False: skip it (its action ended meanwhile)."""
         tracker, robot = self._robot.tracker, self._robot
         if not tracker.is_live(step.action_id):
+            if step.kind is StepKind.PAUSE:
+                robot.is_pause_pending = False  # that pause will not come
             return False
         motion = self._motion_for(step)
         status = ActionStatus.INITIALIZING
@@ -146,7 +150,7 @@ class MotionControl:
         elif step.kind is StepKind.PAUSE:
             motion = self._motion
             if motion is None or motion.phase not in (_Phase.STARTING, _Phase.TRACKING):
-                robot.is_paused = True
+                robot.is_paused, robot.is_pause_pending = True, False
                 tracker.set(step.action_id, ActionStatus.FINISHED, "paused")
                 return False
             motion.phase, status = _Phase.PAUSING, ActionStatus.RUNNING
@@ -232,6 +236,7 @@ class MotionControl:
 
     def _paused(self, step: Step, result: CommandResult) -> list[Step]:
         motion, robot = self._motion, self._robot
+        robot.is_pause_pending = False
         if not result.accepted:
             # The control process pauses only a running track: nothing was running by the
             # time the pause arrived (the track ended, or a fault stopped it; its own event

@@ -27,7 +27,15 @@ class RobotModel:
     cause: str = "STARTUP"
     is_paused: bool = False
     """VDA ``paused``: set by startPause (with or without a motion), cleared by stopPause."""
+    is_pause_pending: bool = False
+    """A startPause is on its way to the control process: nothing new starts meanwhile (the
+    track may end before the pause lands; the order's next action must not start then)."""
     is_state_requested: bool = False
+
+    @property
+    def is_holding_starts(self) -> bool:
+        """Paused, or about to be: an order's next action waits."""
+        return self.is_paused or self.is_pause_pending
 
     def refuse(self, action_id: str, description: str, *, level: str = "WARNING") -> None:
         """FAILED with an ``actionRefused`` error that gives the reason."""

@@ -1,7 +1,9 @@
-"""``instantActionStates``: every instant action received, its VDA status, and its errors.
+"""``instantActionStates`` and ``actionStates``: every action received, its status, its errors.
 
-Kept in arrival order and bounded: past ``capacity`` the oldest finished or failed action is
-forgotten, together with the error entry tied to it. A status that reached FINISHED or FAILED
+Instant actions are kept in arrival order and bounded: past ``capacity`` the oldest finished
+or failed one is forgotten, together with the error entry tied to it. An order's actions
+(``is_order``) are kept until the next order replaces them (VDA 5050: "the actionStates are
+kept until a new order is received"). A status that reached FINISHED or FAILED
 never changes again, so a late command result or mode event cannot revive an action.
 
 An action's error entry (in ``state.errors``) lives shorter than its action state: it is
@@ -48,6 +50,8 @@ class ActionRecord:
     """The VDA error entry this action raised (rejection or failure), listed in ``errors``
     until it expires or is superseded (see the module docstring)."""
     error_raised_s: float = 0.0
+    is_order: bool = False
+    """An order's node action (``actionStates``), not an instant action."""
     identity: tuple[str, str] = ("", "")
     """Which message brought the action (its header timestamp, the action as sent): the same
     action in the same message again is a redelivery, anything else reusing the id is not."""
@@ -88,15 +92,20 @@ class ActionTracker:
         *,
         descriptor: str | None = None,
         identity: tuple[str, str] = ("", ""),
+        is_order: bool = False,
     ) -> bool:
         """Record a new action; False (and no change) if its id is already known."""
         if action_id in self._records:
             return False
         self._records[action_id] = ActionRecord(
-            action_id, action_type, status, descriptor, identity=identity
+            action_id, action_type, status, descriptor, is_order=is_order, identity=identity
         )
         self._trim()
         return True
+
+    def forget_order_actions(self) -> None:
+        """Drop the previous order's action states (a new order was accepted)."""
+        self._records = {k: r for k, r in self._records.items() if not r.is_order}
 
     def identity(self, action_id: str) -> tuple[str, str] | None:
         """The known action's identity (see ``ActionRecord.identity``), None if unknown."""
@@ -174,13 +183,17 @@ class ActionTracker:
         ]
 
     def clear_finished(self) -> None:
-        """Forget terminal actions and their errors (``clearInstantActions``)."""
-        self._records = {k: r for k, r in self._records.items() if not r.status.is_terminal}
+        """Forget terminal instant actions and their errors (``clearInstantActions``)."""
+        self._records = {
+            k: r for k, r in self._records.items() if r.is_order or not r.status.is_terminal
+        }
 
-    def states(self) -> list[dict[str, Any]]:
-        """``instantActionStates`` entries."""
+    def states(self, *, is_order: bool = False) -> list[dict[str, Any]]:
+        """``instantActionStates`` entries (``actionStates`` ones with ``is_order``)."""
         out = []
         for record in self._records.values():
+            if record.is_order is not is_order:
+                continue
             entry: dict[str, Any] = {
                 "actionId": record.action_id,
                 "actionStatus": record.status.value,
@@ -208,9 +221,8 @@ class ActionTracker:
         return [dict(e) for e in listed[-self._max_errors :]]
 
     def _trim(self) -> None:
-        while len(self._records) > self._capacity:
-            victim = next(
-                (k for k, r in self._records.items() if r.status.is_terminal),
-                next(iter(self._records)),
-            )
+        instant = [k for k, r in self._records.items() if not r.is_order]
+        while len(instant) > self._capacity:
+            victim = next((k for k in instant if self._records[k].status.is_terminal), instant[0])
+            instant.remove(victim)
             del self._records[victim]
