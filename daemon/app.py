@@ -40,7 +40,7 @@ from daemon.package_library import PackageLibrary, PackageLibraryConfig
 from daemon.package_store import PackageStore, PackageStoreConfig
 from daemon.sd_notify import SdNotifier
 from daemon.streaming import StreamingInput
-from daemon.vda5050.robot_view import RobotExtras
+from daemon.vda5050.robot_view import BatterySource, RobotExtras
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,14 @@ class HealthChecks:
         return all(results)
 
 
+def fleet_extras(status: ControlStatus, backend: BackendKind) -> RobotExtras:
+    """The battery for the fleet state: the robot's BMS figure on the robot (a placeholder
+    until one arrives), a figure that says it is simulated in the in-process simulator."""
+    if backend is BackendKind.SIM:
+        return RobotExtras(battery_source=BatterySource.SIMULATED)
+    return RobotExtras(state_of_charge_pct=status.battery_soc_pct)
+
+
 def status_text(status: ControlStatus) -> str:
     if not status.is_alive:
         return "control process down"
@@ -182,9 +190,7 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
                         config=config.fleet,
                         link=link,
                         library=library,
-                        extra_status=lambda: RobotExtras(
-                            state_of_charge_pct=link.status().battery_soc_pct
-                        ),
+                        extra_status=lambda: fleet_extras(link.status(), config.robot.backend),
                         environ=environment,
                         generation=generation,
                         estop_relay=EstopRelayOptions(

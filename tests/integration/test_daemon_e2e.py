@@ -168,6 +168,9 @@ def test_fleet_uploads_and_runs_the_demo_package_with_valid_messages(service: Se
             assert status["mode"] == "TRACK"
             assert status["loaded_package"] == answer.package_id
             await fleet.wait_action(action, {"FINISHED"}, 20.0)
+            state = fleet.latest_state or {}
+            readings = [i for i in state["information"] if i["infoType"] == "batteryReading"]
+            assert readings[0]["infoDescriptor"].startswith("simulated"), readings
             for kind in ("state", "connection", "factsheet"):
                 messages = fleet.messages_of(kind)
                 assert messages, f"no {kind} message received"

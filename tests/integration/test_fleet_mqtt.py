@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from daemon.mqtt_adapter import MqttAdapter, Outgoing
 from daemon.mqtt_inbox import Subscription
 from daemon.vda5050.config import BrokerConfig, FleetConfig
 from daemon.vda5050.fleet_client import FleetClient, action_status, control_mode
+from daemon.vda5050.robot_view import RobotExtras
 from tests.support.fleet_fakes import FakeControlLink, FakeMotionLibrary, fake_package
 from tests.support.mosquitto import MosquittoBroker
 from tests.support.vda5050_schemas import assert_valid
@@ -79,12 +80,15 @@ async def rig(
     *,
     link: FakeControlLink | None = None,
     library: FakeMotionLibrary | None = None,
+    extra_status: Callable[[], RobotExtras] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Rig]:
     config = fleet_config(broker, **overrides)
     link = link or FakeControlLink(ramp_s=0.05, frame_s=0.01)
     library = library or FakeMotionLibrary({"wave": 30})
-    async with FleetService(config=config, link=link, library=library) as service:
+    async with FleetService(
+        config=config, link=link, library=library, extra_status=extra_status
+    ) as service:
         assert await service.adapter.wait_connected(3.0)
         async with FleetClient(config=config) as fleet:
             await fleet.wait_connection("ONLINE", 2.0)

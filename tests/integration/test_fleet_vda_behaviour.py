@@ -8,6 +8,7 @@ control process (``FakeControlLink``) and the motion library (``FakeMotionLibrar
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sys
 from datetime import datetime, timedelta, timezone
@@ -15,6 +16,9 @@ from typing import Any
 
 import pytest
 
+from controller.robot.unitree_config import BackendKind
+from daemon.app import fleet_extras
+from daemon.control_link import ControlStatus
 from daemon.mqtt_adapter import Outgoing
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.fleet_client import FleetClient, action_status, order_action_status
@@ -257,3 +261,42 @@ def test_fleet_sim_orders_mode_runs_motions_in_one_order(
             assert "not run: startMotion" in out, out
 
     run(body(), 30.0)
+
+
+@pytest.mark.parametrize("backend", [BackendKind.SIM, BackendKind.UNITREE])
+def test_the_battery_figure_is_the_robots_or_says_it_is_simulated(
+    mosquitto_broker: MosquittoBroker, backend: BackendKind
+) -> None:
+    """Issue 13: the battery figure was a placeholder (80 %). On the robot it is the BMS figure
+    (a labelled placeholder until the first reading); in the simulator a figure that says it
+    is simulated. ``fleet_extras`` is what ``exoactor-edge run`` hands the fleet service."""
+
+    class BmsLink(FakeControlLink):
+        soc_pct: float | None = None
+
+        def status(self) -> ControlStatus:
+            robot = {} if self.soc_pct is None else {"battery_soc_pct": self.soc_pct}
+            return dataclasses.replace(super().status(), robot=robot)
+
+    def reading(state: dict[str, Any]) -> str | None:
+        kinds = {i["infoType"]: i["infoDescriptor"] for i in state["information"]}
+        return kinds.get("batteryReading")
+
+    async def body() -> None:
+        link = BmsLink()
+        extras = lambda: fleet_extras(link.status(), backend)  # noqa: E731
+        async with rig(mosquitto_broker, link=link, extra_status=extras) as r:
+            state = await r.fleet.wait_state(lambda m: True, 2.0)
+            if backend is BackendKind.SIM:
+                assert state["powerSupply"]["stateOfCharge"] == 100.0
+                assert (reading(state) or "").startswith("simulated")
+                return
+            assert (reading(state) or "").startswith("none"), "a placeholder says so"
+            link.soc_pct = 63.0
+            state = await r.fleet.wait_state(
+                lambda m: m["powerSupply"]["stateOfCharge"] == 63.0, 3.0
+            )
+            assert reading(state) is None, "the robot's own figure needs no label"
+            assert_all_valid(r.fleet)
+
+    run(body())

@@ -19,7 +19,7 @@ from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.fleet_state import FleetState, Step, StepKind, relevant_part
 from daemon.vda5050.header import HeaderFactory
 from daemon.vda5050.messages import encode, instant_action, instant_actions_message, state_message
-from daemon.vda5050.robot_view import RobotExtras
+from daemon.vda5050.robot_view import BatterySource, RobotExtras
 from tests.support.vda5050_schemas import check_if_available
 
 CONFIG = FleetConfig(manufacturer="Acme", serial_number="T-1")
@@ -482,6 +482,10 @@ def test_battery_and_operating_mode_come_from_the_extras() -> None:
     unknown = robot.body()
     assert unknown["powerSupply"]["stateOfCharge"] == 80.0
     assert any(i["infoType"] == "batteryReading" for i in unknown["information"])
+    simulated = robot.body(RobotExtras(battery_source=BatterySource.SIMULATED))
+    assert simulated["powerSupply"]["stateOfCharge"] == 100.0
+    (info,) = [i for i in simulated["information"] if i["infoType"] == "batteryReading"]
+    assert info["infoDescriptor"].startswith("simulated")
 
 
 def test_reset_in_the_same_message_as_an_emergency_stop_is_not_executed() -> None:
