@@ -4,7 +4,8 @@ Why a wrapper: aiomqtt 3 is a rewrite (new message type, manual PUBACK, built-in
 so only this module touches aiomqtt (pinned ``>=2.5,<3``). What it adds to aiomqtt 2.x:
 
 - MQTT 5 explicitly (aiomqtt's default is 3.1.1);
-- reconnect forever with exponential backoff and jitter (aiomqtt 2 never reconnects), then
+- reconnect forever with exponential backoff and jitter, capped at ``reconnect_max_s`` (2 s by
+  default; aiomqtt 2 never reconnects), then
   re-subscribe and call ``on_connect`` after every connection (the fleet service republishes
   ``connection`` ONLINE, the factsheet and ``state`` there);
 - a last will built fresh for each connection attempt;
@@ -22,6 +23,7 @@ so only this module touches aiomqtt (pinned ``>=2.5,<3``). What it adds to aiomq
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -176,6 +178,8 @@ class MqttAdapter:
         self._on_connect_task: asyncio.Task[None] | None = None
         self.connections = 0
         """How many times a connection was established (1 after the first)."""
+        self.reconnect_delays_s: collections.deque[float] = collections.deque(maxlen=64)
+        """The newest delays waited between connection attempts (diagnostics, tests)."""
         self.last_error: Exception | None = None
         """Why the last connection attempt failed or the last connection ended (a
         ``BrokerTlsError`` for an untrusted broker); None once connected again."""
@@ -295,6 +299,7 @@ class MqttAdapter:
                 rng=self._rng,
             )
             attempt += 1
+            self.reconnect_delays_s.append(delay)
             await asyncio.sleep(delay)
 
     async def _make_client(self) -> aiomqtt.Client:

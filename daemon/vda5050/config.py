@@ -51,8 +51,9 @@ class BrokerConfig:
     port: int = 1883
     client_id: str = ""
     """MQTT client identifier; empty: ``<manufacturer>-<serialNumber>-edge``."""
-    keepalive_s: int = 10
-    """MQTT keepalive; a half-open connection is noticed after about 1.5x this."""
+    keepalive_s: int = 5
+    """MQTT keepalive. A lost link is noticed after about 1.5x this: by the broker, which then
+    publishes the CONNECTION_BROKEN will to the fleet, and by the robot, which reconnects."""
     connect_timeout_s: float = 5.0
     publish_timeout_s: float = 5.0
     """How long a QoS 1 publish waits for its PUBACK before it counts as lost."""
@@ -64,7 +65,10 @@ class BrokerConfig:
     tls: TlsConfig | None = None
     reconnect_initial_s: float = 0.5
     """First reconnect delay; doubles per failed attempt up to ``reconnect_max_s`` (with jitter)."""
-    reconnect_max_s: float = 30.0
+    reconnect_max_s: float = 2.0
+    """Longest delay between attempts (each is uniform in [max/2, max] once there). Short on
+    purpose: a robot is one client, and the fleet waits for it (``scripts/bench_reconnect.py``:
+    outage -> ONLINE)."""
 
     def __post_init__(self) -> None:
         if not self.host:

@@ -45,14 +45,14 @@ def run(coroutine: Coroutine[Any, Any, None], timeout_s: float = 8.0) -> None:
     asyncio.run(asyncio.wait_for(coroutine, timeout_s))
 
 
-def fleet_config(broker: MosquittoBroker, **overrides: Any) -> FleetConfig:
+def fleet_config(server: MosquittoBroker, /, **overrides: Any) -> FleetConfig:
     settings: dict[str, Any] = {
         "interface_name": f"it{uuid.uuid4().hex[:10]}",
         "manufacturer": "Unitree",
         "serial_number": "G1-0001",
         "broker": BrokerConfig(
-            host=broker.host,
-            port=broker.port,
+            host=server.host,
+            port=server.port,
             keepalive_s=5,
             connect_timeout_s=2.0,
             publish_timeout_s=2.0,
@@ -76,14 +76,15 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def rig(
-    broker: MosquittoBroker,
+    server: MosquittoBroker,
+    /,
     *,
     link: FakeControlLink | None = None,
     library: FakeMotionLibrary | None = None,
     extra_status: Callable[[], RobotExtras] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Rig]:
-    config = fleet_config(broker, **overrides)
+    config = fleet_config(server, **overrides)
     link = link or FakeControlLink(ramp_s=0.05, frame_s=0.01)
     library = library or FakeMotionLibrary({"wave": 30})
     async with FleetService(
