@@ -55,7 +55,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -110,6 +110,8 @@ _STATUS_POLL_S = 0.05
 """How often the control status snapshot is read for state changes (it arrives at >= 10 Hz)."""
 _STOP_TIMEOUT_S = 1.0
 """How long shutdown waits for its tasks (the daemon has 5 s for all of its shutdown)."""
+_FAREWELL_S = 1.0
+"""How long shutdown waits for the broker to take the final state and OFFLINE."""
 _ESTOP_MARKER = ActionType.EMERGENCY_STOP.value.encode()
 _STEP_QUEUE = 64
 """Commands waiting for the control process beyond which the message reader waits."""
@@ -133,6 +135,19 @@ class FleetCounters:
     """Messages the e-stop relay received on the e-stop topic (each already engaged)."""
     uploads_dropped: int = 0
     """Uploads dropped unanswered because answers backed up (a flood)."""
+
+
+@dataclass(frozen=True)
+class ShutdownReport:
+    """How the fleet interface stopped (logged; tests read it)."""
+
+    late_tasks: tuple[str, ...]
+    """Tasks that did not stop within their deadline (left behind, logged)."""
+    is_final_state_published: bool
+    is_offline_published: bool
+    tasks_s: float
+    farewell_s: float
+    total_s: float
 
 
 @dataclass(frozen=True)
@@ -273,6 +288,8 @@ class FleetService:
         self._generation: GenerationRunner | None = None
         self._jobs: dict[str, GenerationJob] = {}
         self._generation_progress: dict[str, Any] | None = None
+        self.shutdown_report: ShutdownReport | None = None
+        """Set when the service has stopped (``__aexit__``)."""
 
     async def __aenter__(self) -> FleetService:
         self.state.on_status(self._link.status())
@@ -316,15 +333,41 @@ class FleetService:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        loop = asyncio.get_running_loop()
+        started_s = loop.time()
         for job in self._jobs.values():
             job.cancel()
-        await self.tasks.aclose(_STOP_TIMEOUT_S)
-        # Orderly shutdown: OFFLINE (retained) first, then a clean DISCONNECT (no will).
-        await self.adapter.close(farewell=[self._connection(ConnectionState.OFFLINE)])
+        late = await self.tasks.aclose(_STOP_TIMEOUT_S)
+        tasks_s = loop.time() - started_s
+        # Orderly shutdown: a final state (what became of each action), then OFFLINE, both
+        # retained, then a clean DISCONNECT (no will); bounded, whatever the broker does.
+        self.state.shutdown("interrupted: the daemon is stopping (the robot holds or damps)")
+        farewell = [self._final_state(), self._connection(ConnectionState.OFFLINE)]
+        published = await self.adapter.close(farewell=farewell, deadline_s=_FAREWELL_S)
+        farewell_s = loop.time() - started_s - tasks_s
         if self.relay is not None:
             await self.relay.__aexit__(exc_type, exc, tb)
         if self._generation is not None:
-            await self._generation.__aexit__(exc_type, exc, tb)
+            generation = asyncio.ensure_future(self._generation.__aexit__(exc_type, exc, tb))
+            if not (await asyncio.wait({generation}, timeout=_STOP_TIMEOUT_S))[0]:
+                generation.cancel()
+                late.append("generation")
+        self.shutdown_report = ShutdownReport(
+            late_tasks=tuple(late),
+            is_final_state_published=published >= 1,
+            is_offline_published=published == len(farewell),
+            tasks_s=tasks_s,
+            farewell_s=farewell_s,
+            total_s=loop.time() - started_s,
+        )
+        log.info("fleet interface stopped: %s", self.shutdown_report)
+
+    def _final_state(self) -> Outgoing:
+        extras = self._extra_status()
+        stopping = ("serviceState", "stopping: the daemon is shutting down; OFFLINE follows")
+        extras = replace(extras, information=(*extras.information, stopping))
+        message = state_message(self._headers, self.state.state_body(extras), self._clock())
+        return Outgoing(self.topics.state, encode(message), qos=1, is_retained=True)
 
     def _spawn(self, name: str, coroutine: Coroutine[Any, Any, None]) -> None:
         """A one-off task (a generation job's follower), supervised but never restarted."""

@@ -25,7 +25,7 @@ from typing import Any
 
 from daemon.control_link import CommandResult, ControlStatus, ModeEvent
 from daemon.vda5050.action_dispatch import ActionDispatch
-from daemon.vda5050.actions import ErrorType, InstantAction, ParsedInstantActions
+from daemon.vda5050.actions import ActionType, ErrorType, InstantAction, ParsedInstantActions
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.error_book import ErrorBook, ErrorGroup
 from daemon.vda5050.motion_control import MotionControl
@@ -169,6 +169,14 @@ class FleetState:
     def take_generations(self) -> list[InstantAction]:
         """The generation jobs left to start (the executor's callbacks can start them)."""
         return self._actions.take_generations()
+
+    def shutdown(self, reason: str) -> None:
+        """The daemon is stopping (the control process is brought to HOLD or DAMP next): every
+        live action is FAILED with ``reason`` so the final state says what became of it. An
+        emergencyStop is left as it is: the latch outlives the daemon."""
+        for action_id, action_type in self.tracker.live():
+            if action_type != ActionType.EMERGENCY_STOP.value:
+                self.tracker.set(action_id, ActionStatus.FAILED, reason)
 
     # ------------------------------------------------------------------ generation jobs
     def generation_progress(self, action_id: str, description: str) -> None:

@@ -182,6 +182,12 @@ class ActionTracker:
             if r.action_type == action_type and r.status is ActionStatus.WAITING
         ]
 
+    def live(self) -> list[tuple[str, str]]:
+        """(actionId, actionType) of every action not yet FINISHED or FAILED."""
+        return [
+            (r.action_id, r.action_type) for r in self._records.values() if not r.status.is_terminal
+        ]
+
     def clear_finished(self) -> None:
         """Forget terminal instant actions and their errors (``clearInstantActions``)."""
         self._records = {

@@ -300,9 +300,27 @@ def test_broker_restart_and_sonic_v3_stream(service: Service, broker: MosquittoB
 
 
 def test_sigterm_stops_safely_and_notifies_systemd(service: Service) -> None:
+    """SIGTERM: the fleet gets a final state (what became of each action, ``serviceState``
+    stopping) and then OFFLINE; the daemon exits 0 and tells systemd."""
     time.sleep(1.2)  # let the watchdog ping at least once (WATCHDOG_USEC = 1 s)
-    service.process.send_signal(signal.SIGTERM)
-    started = time.monotonic()
+    started = 0.0
+
+    async def scenario() -> None:
+        nonlocal started
+        async with FleetClient(config=fleet_config(service)) as fleet:
+            await fleet.wait_connection("ONLINE", 10.0)
+            await fleet.wait_state(lambda m: True, 10.0)
+            service.process.send_signal(signal.SIGTERM)
+            started = time.monotonic()
+            await fleet.wait_connection("OFFLINE", 10.0)
+            seen = [r for r in fleet.received if r.kind in ("state", "connection")]
+            final = seen[-2]
+            assert final.kind == "state", [r.kind for r in seen[-3:]]
+            infos = {i["infoType"]: i["infoDescriptor"] for i in final.message["information"]}
+            assert infos["serviceState"].startswith("stopping")
+            assert_valid("state", final.message)
+
+    asyncio.run(scenario())
     assert service.process.wait(10) == 0
     assert time.monotonic() - started < 5.0
     messages = "\n".join(service.notifications())  # READY=1 was seen by the fixture

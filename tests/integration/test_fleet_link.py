@@ -14,13 +14,16 @@ process and the motion library (in-memory fakes).
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from daemon.fleet_mqtt import FleetService
+from daemon.motion_library import IngestResult
+from daemon.mqtt_adapter import Outgoing
 from daemon.vda5050.config import BrokerConfig
 from daemon.vda5050.fleet_client import FleetClient, action_status
-from tests.support.fleet_fakes import FakeControlLink, FakeMotionLibrary
+from tests.support.fleet_fakes import FakeControlLink, FakeMotionLibrary, fake_package
 from tests.support.mosquitto import MosquittoBroker
 from tests.support.tcp_link import link_proxy
 
@@ -103,3 +106,87 @@ def test_link_loss_shows_as_connection_broken_and_commands_meanwhile_never_run(
                 assert_all_valid(fleet)
 
     run(body(), 30.0)
+
+
+def _connection_and_states(fleet: FleetClient) -> list[tuple[str, dict[str, Any]]]:
+    return [(r.kind, r.message) for r in fleet.received if r.kind in ("connection", "state")]
+
+
+def test_shutdown_publishes_a_final_state_then_offline(mosquitto_broker: MosquittoBroker) -> None:
+    """Issue 13: on SIGTERM (the daemon leaves the service's context), a final state that says
+    what became of each live action comes before OFFLINE, both retained; every task stops
+    within its deadline."""
+
+    async def body() -> None:
+        config = fleet_config(mosquitto_broker)
+        library = FakeMotionLibrary({"long": 1000})
+        async with FleetClient(config=config) as fleet:
+            async with FleetService(
+                config=config, link=FakeControlLink(), library=library
+            ) as service:
+                await fleet.wait_connection("ONLINE", 3.0)
+                motion = await fleet.instant_action("startMotion", {"packageId": "long"})
+                await fleet.wait_action(motion, {"RUNNING"}, 3.0)
+            await fleet.wait_connection("OFFLINE", 3.0)
+            seen = _connection_and_states(fleet)
+            offline = next(
+                i for i, (k, m) in enumerate(seen) if m.get("connectionState") == "OFFLINE"
+            )
+            kind, final = seen[offline - 1]
+            assert kind == "state"
+            assert action_status(final, motion) == "FAILED"
+            infos = {i["infoType"]: i["infoDescriptor"] for i in final["information"]}
+            assert infos["serviceState"].startswith("stopping")
+            assert_all_valid(fleet)
+        report = service.shutdown_report
+        assert report is not None
+        assert report.late_tasks == ()
+        assert report.is_final_state_published
+        assert report.is_offline_published
+        async with FleetClient(config=config) as late:  # retained: a later fleet learns it too
+            await late.wait_connection("OFFLINE", 2.0)
+            retained = await late.wait_state(lambda m: True, 2.0)
+            assert retained["headerId"] == final["headerId"]
+
+    run(body(), 15.0)
+
+
+def test_shutdown_keeps_its_deadlines_with_a_stuck_task_and_a_dead_link(
+    mosquitto_broker: MosquittoBroker,
+) -> None:
+    """A task that ignores its cancellation is left behind after its deadline (named in the
+    report); with the link cut the farewell gives up after its own deadline instead of
+    waiting ``publish_timeout_s`` per message. The service stops either way."""
+
+    class StuckLibrary(FakeMotionLibrary):
+        async def submit(self, data: bytes, *, source: str) -> IngestResult:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                await asyncio.sleep(3.0)  # a shutdown path that does not let go
+            raise AssertionError("unreachable")
+
+    async def body() -> None:
+        with link_proxy(mosquitto_broker.port) as link:
+            robot_side = BrokerConfig(
+                host=mosquitto_broker.host, port=link.port, publish_timeout_s=5.0
+            )
+            config = fleet_config(mosquitto_broker, broker=robot_side)
+            async with FleetService(
+                config=config, link=FakeControlLink(), library=StuckLibrary()
+            ) as service:
+                assert await service.adapter.wait_connected(3.0)
+                fleet_side = fleet_config(mosquitto_broker, interface_name=config.interface_name)
+                async with FleetClient(config=fleet_side) as fleet:
+                    await fleet.adapter.publish(
+                        Outgoing(fleet_side.topics.packages, fake_package("x"), qos=1)
+                    )
+                    await asyncio.sleep(0.3)  # the upload task is now inside submit
+                link.cut()
+            report = service.shutdown_report
+            assert report is not None
+            assert report.late_tasks == ("fleet-uploads",)
+            assert not report.is_final_state_published
+            assert not report.is_offline_published
+
+    run(body(), 15.0)
