@@ -68,6 +68,8 @@ def seed_documents() -> list[dict[str, Any]]:
     )
     docs.append(order([order_node("far", every[:1])]))
     docs.append(order([order_node(STATION, every[:1], is_released=False)]))
+    retried = {**every[0], "retriable": True}
+    docs.append(order([order_node(STATION, [retried])]))
     other = HeaderFactory(manufacturer=MANUFACTURER, serial_number="G1-9999")
     docs.append(order_message(other, order_id="x", order_update_id=0, nodes=[placed], now=_NOW))
     return docs

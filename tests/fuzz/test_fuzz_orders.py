@@ -47,5 +47,6 @@ def test_the_seed_orders_end_as_designed() -> None:
         "rejected:NO_ROUTE_TO_TARGET",
         "rejected:START_NODE_OUT_OF_RANGE",
         "rejected:NO_ROUTE_TO_TARGET",
+        "rejected:UNSUPPORTED_PARAMETER",
         "rejected:VALIDATION_FAILURE",
     ]
