@@ -11,9 +11,9 @@ body, inputs routed), ``action_dispatch`` (instant actions begun), ``motion_cont
 live motion: start, stop, pause, resume), ``order_control`` (orderId/orderUpdateId rules, node
 actions in sequence), ``robot_model`` (what those share), ``steps`` (what the model asks of
 the service), ``executor`` (runs the model's steps against a ``ControlLink``), ``messages``
-(builders).
-``fleet_client`` is the one module here that does I/O: the fleet controller side, used by
-``scripts/fleet_sim.py`` and tests. The MQTT wiring is ``daemon.fleet_mqtt``.
+(builders), ``state_readout`` (reading a received state message). ``fleet_client`` is the one
+module here that does I/O: the fleet controller side, used by ``scripts/fleet_sim.py`` and
+tests. The MQTT wiring is ``daemon.fleet_mqtt``.
 """
 
 from daemon.vda5050.actions import ActionType, ErrorType, parse_instant_actions
