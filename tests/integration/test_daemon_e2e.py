@@ -171,6 +171,13 @@ def test_fleet_uploads_and_runs_the_demo_package_with_valid_messages(service: Se
             state = fleet.latest_state or {}
             readings = [i for i in state["information"] if i["infoType"] == "batteryReading"]
             assert readings[0]["infoDescriptor"].startswith("simulated"), readings
+            # The same motion again as a master control sends it: a one-node order.
+            order_id, (again,) = await fleet.order(
+                [("startMotion", {"packageId": answer.package_id})]
+            )
+            await fleet.wait_order_action(again, {"RUNNING"}, 15.0)
+            await fleet.wait_order_action(again, {"FINISHED"}, 20.0)
+            assert (fleet.latest_state or {})["orderId"] == order_id
             for kind in ("state", "connection", "factsheet"):
                 messages = fleet.messages_of(kind)
                 assert messages, f"no {kind} message received"
