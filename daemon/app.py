@@ -42,7 +42,7 @@ from daemon.package_library import PackageLibrary, PackageLibraryConfig
 from daemon.package_store import PackageStore, PackageStoreConfig
 from daemon.sd_notify import SdNotifier
 from daemon.streaming import StreamingInput
-from daemon.vda5050.robot_view import RobotExtras
+from daemon.vda5050.robot_view import BatterySource, RobotExtras
 from estimators.continuity import JointSpeedConfig
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,19 @@ class HealthChecks:
         # Every check runs (LoopProgress counts ticks on each call), then all must pass.
         results = [check() for check in self._checks]
         return all(results)
+
+
+def fleet_extras(
+    status: ControlStatus,
+    backend: BackendKind,
+    information: tuple[tuple[str, str], ...] = (),
+) -> RobotExtras:
+    """The battery for the fleet state: the robot's BMS figure on the robot (a placeholder
+    until one arrives), a figure that says it is simulated in the in-process simulator; plus
+    extra ``information`` entries (the streaming input's refusals)."""
+    if backend is BackendKind.SIM:
+        return RobotExtras(battery_source=BatterySource.SIMULATED, information=information)
+    return RobotExtras(state_of_charge_pct=status.battery_soc_pct, information=information)
 
 
 def status_text(status: ControlStatus) -> str:
@@ -209,9 +222,10 @@ async def serve(config: EdgeConfig, options: ServiceOptions) -> int:
                         config=config.fleet,
                         link=link,
                         library=library,
-                        extra_status=lambda: RobotExtras(
-                            state_of_charge_pct=link.status().battery_soc_pct,
-                            information=streaming.information() if streaming else (),
+                        extra_status=lambda: fleet_extras(
+                            link.status(),
+                            config.robot.backend,
+                            streaming.information() if streaming else (),
                         ),
                         environ=environment,
                         generation=generation,

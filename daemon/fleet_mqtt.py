@@ -27,6 +27,8 @@ state                     robot ->   0     yes       on every relevant change, f
                                                      ``info_interval_s``, at least every 30 s
 factsheet                 robot ->   0     yes       on connect and on factsheetRequest
 instantActions            -> robot   1               VDA 5050 instant actions (JSON)
+order                     -> robot   1               VDA 5050 orders: one node (the robot's
+                                                     station), no edges; node actions in turn
 telemetry                 robot ->   0     no        non-VDA JSON at ``telemetry_rate_hz``
 motionPackages            -> robot   1               non-VDA: one binary motion package
 motionPackages/answers    robot ->   1     no        non-VDA JSON answer per upload, or on the
@@ -53,7 +55,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -98,6 +100,7 @@ from daemon.vda5050.messages import (
     state_message,
     telemetry_message,
 )
+from daemon.vda5050.orders import Order, OrderErrorType, OrderRejection, parse_order
 from daemon.vda5050.robot_view import RobotExtras
 from estimators.package import CameraView
 
@@ -107,11 +110,15 @@ _STATUS_POLL_S = 0.05
 """How often the control status snapshot is read for state changes (it arrives at >= 10 Hz)."""
 _STOP_TIMEOUT_S = 1.0
 """How long shutdown waits for its tasks (the daemon has 5 s for all of its shutdown)."""
+_FAREWELL_S = 1.0
+"""How long shutdown waits for the broker to take the final state and OFFLINE."""
 _ESTOP_MARKER = ActionType.EMERGENCY_STOP.value.encode()
 _STEP_QUEUE = 64
 """Commands waiting for the control process beyond which the message reader waits."""
 _INSTANT_ACTION_LANE = 256
 """Unread instantActions beyond which new ones are dropped at arrival (e-stops are not)."""
+_ORDER_LANE = 32
+"""Unread orders beyond which new ones are dropped at arrival."""
 
 
 @dataclass
@@ -128,6 +135,19 @@ class FleetCounters:
     """Messages the e-stop relay received on the e-stop topic (each already engaged)."""
     uploads_dropped: int = 0
     """Uploads dropped unanswered because answers backed up (a flood)."""
+
+
+@dataclass(frozen=True)
+class ShutdownReport:
+    """How the fleet interface stopped (logged; tests read it)."""
+
+    late_tasks: tuple[str, ...]
+    """Tasks that did not stop within their deadline (left behind, logged)."""
+    is_final_state_published: bool
+    is_offline_published: bool
+    tasks_s: float
+    farewell_s: float
+    total_s: float
 
 
 @dataclass(frozen=True)
@@ -203,7 +223,7 @@ class FleetService:
         self._uploads: asyncio.Queue[_Upload] = asyncio.Queue(config.max_pending_uploads * 2 + 4)
         self._pending_uploads = 0
         self._runner = StepRunner(
-            state=self.state, link=link, library=library, on_change=self._wake.set
+            state=self.state, link=link, library=library, on_change=self._on_model_change
         )
         self._is_state_forced = False
         self._is_factsheet_due = False
@@ -229,9 +249,16 @@ class FleetService:
                     on_arrival=self._on_instant_actions_arrival,
                 ),
                 Subscription(
-                    self.topics.packages,
+                    self.topics.order,
                     qos=1,
                     priority=1,
+                    capacity=_ORDER_LANE,
+                    max_bytes=config.max_message_bytes,
+                ),
+                Subscription(
+                    self.topics.packages,
+                    qos=1,
+                    priority=2,
                     capacity=config.max_pending_uploads + 2,
                     max_bytes=config.max_package_bytes,
                 ),
@@ -262,6 +289,8 @@ class FleetService:
         self._generation: GenerationRunner | None = None
         self._jobs: dict[str, GenerationJob] = {}
         self._generation_progress: dict[str, Any] | None = None
+        self.shutdown_report: ShutdownReport | None = None
+        """Set when the service has stopped (``__aexit__``)."""
 
     async def __aenter__(self) -> FleetService:
         self.state.on_status(self._link.status())
@@ -308,15 +337,41 @@ class FleetService:
         tb: TracebackType | None,
     ) -> None:
         self._is_closing = True
+        loop = asyncio.get_running_loop()
+        started_s = loop.time()
         for job in self._jobs.values():
             job.cancel()
-        await self.tasks.aclose(_STOP_TIMEOUT_S)
-        # Orderly shutdown: OFFLINE (retained) first, then a clean DISCONNECT (no will).
-        await self.adapter.close(farewell=[self._connection(ConnectionState.OFFLINE)])
+        late = await self.tasks.aclose(_STOP_TIMEOUT_S)
+        tasks_s = loop.time() - started_s
+        # Orderly shutdown: a final state (what became of each action), then OFFLINE, both
+        # retained, then a clean DISCONNECT (no will); bounded, whatever the broker does.
+        self.state.shutdown("interrupted: the daemon is stopping (the robot holds or damps)")
+        farewell = [self._final_state(), self._connection(ConnectionState.OFFLINE)]
+        published = await self.adapter.close(farewell=farewell, deadline_s=_FAREWELL_S)
+        farewell_s = loop.time() - started_s - tasks_s
         if self.relay is not None:
             await self.relay.__aexit__(exc_type, exc, tb)
         if self._generation is not None:
-            await self._generation.__aexit__(exc_type, exc, tb)
+            generation = asyncio.ensure_future(self._generation.__aexit__(exc_type, exc, tb))
+            if not (await asyncio.wait({generation}, timeout=_STOP_TIMEOUT_S))[0]:
+                generation.cancel()
+                late.append("generation")
+        self.shutdown_report = ShutdownReport(
+            late_tasks=tuple(late),
+            is_final_state_published=published >= 1,
+            is_offline_published=published == len(farewell),
+            tasks_s=tasks_s,
+            farewell_s=farewell_s,
+            total_s=loop.time() - started_s,
+        )
+        log.info("fleet interface stopped: %s", self.shutdown_report)
+
+    def _final_state(self) -> Outgoing:
+        extras = self._extra_status()
+        stopping = ("serviceState", "stopping: the daemon is shutting down; OFFLINE follows")
+        extras = replace(extras, information=(*extras.information, stopping))
+        message = state_message(self._headers, self.state.state_body(extras), self._clock())
+        return Outgoing(self.topics.state, encode(message), qos=1, is_retained=True)
 
     def _spawn(self, name: str, coroutine: Coroutine[Any, Any, None]) -> None:
         """A one-off task (a generation job's follower), supervised but never restarted."""
@@ -366,6 +421,8 @@ class FleetService:
                 try:
                     if message.topic == self.topics.instant_actions:
                         steps = await self._on_instant_actions(message)
+                    elif message.topic == self.topics.order:
+                        steps = self._on_order(message)
                     elif message.topic == self.topics.packages:
                         self._on_package(message)
                 except Exception:
@@ -428,6 +485,61 @@ class FleetService:
             log.info("fleet action %s rejected: %s", rejected.action_id, rejected.description)
         self._wake.set()
         return list(reaction.steps)
+
+    def _on_order(self, message: Incoming) -> list[Step]:
+        """Handle one order message; returns the steps for the control process."""
+        config = self._config
+        if message.is_oversize:
+            parsed: Order | OrderRejection = OrderRejection(
+                OrderErrorType.VALIDATION_FAILURE,
+                f"order message of {message.size_bytes} bytes exceeds {config.max_message_bytes}",
+            )
+        elif message.is_retained:
+            self.counters.retained_refused += 1
+            parsed = OrderRejection(
+                OrderErrorType.VALIDATION_FAILURE,
+                "a retained order message was refused: retained commands are never executed",
+                "clear the retained message (publish an empty retained payload); never "
+                "publish orders with the retain flag",
+            )
+        else:
+            parsed = parse_order(
+                message.payload,
+                manufacturer=config.manufacturer,
+                serial_number=config.serial_number,
+                station_node_id=config.station_node_id,
+                max_bytes=config.max_message_bytes,
+                max_actions=config.max_actions_per_message,
+                freshness=Freshness(
+                    now=self._clock(),
+                    max_age_s=config.command_expiry_s,
+                    max_future_s=config.max_clock_skew_s,
+                ),
+            )
+        self._wake.set()
+        if isinstance(parsed, OrderRejection):
+            self.counters.stale_refused += parsed.is_stale
+            log.info("fleet order %s rejected: %s", parsed.order_id, parsed.description)
+            self.state.order_rejected(parsed)
+            return []
+        reaction = self.state.receive_order(parsed)
+        for action in reaction.generations:
+            self._start_generation(action)
+        return list(reaction.steps)
+
+    def _on_model_change(self) -> None:
+        """The model may have changed (the executor's callback): publish, start generations
+        an order's next action asks for."""
+        self._wake.set()
+        for action in self.state.take_generations():
+            self._start_generation(action)
+
+    async def _drain_pending(self) -> None:
+        """Queue what inputs without a return value left (an order's next action)."""
+        reaction = self.state.take_pending()
+        for action in reaction.generations:
+            self._start_generation(action)
+        await self._queue_steps(list(reaction.steps))
 
     # ------------------------------------------------------------------ generation jobs
     def _start_generation(self, action: InstantAction) -> None:
@@ -495,6 +607,7 @@ class FleetService:
             reason = f"{error.stage.value}: {error.reason}" if error is not None else "failed"
             self.state.generation_failed(action_id, ErrorType.ACTION_REFUSED, reason)
         self._wake.set()
+        await self._drain_pending()
 
     def _refuse_retained(self, parsed: ParsedInstantActions) -> None:
         """Retained instantActions are replayed by the broker at every connect: never acted
@@ -587,6 +700,7 @@ class FleetService:
         loop = asyncio.get_running_loop()
         async for event in self._link.events():
             await self._queue_steps(self.state.on_event(event))
+            await self._drain_pending()
             # Every supervisor transition gets a state message of its own (with its mode and
             # cause), even when several arrive within ``min_state_interval_s``.
             await self._publish_state_if_due(loop.time())
@@ -596,6 +710,7 @@ class FleetService:
         while True:
             status = self._link.status()
             self.state.on_status(status)
+            await self._drain_pending()
             key = _status_key(status)
             if key != previous:
                 previous = key

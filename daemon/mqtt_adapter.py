@@ -4,7 +4,8 @@ Why a wrapper: aiomqtt 3 is a rewrite (new message type, manual PUBACK, built-in
 so only this module touches aiomqtt (pinned ``>=2.5,<3``). What it adds to aiomqtt 2.x:
 
 - MQTT 5 explicitly (aiomqtt's default is 3.1.1);
-- reconnect forever with exponential backoff and jitter (aiomqtt 2 never reconnects), then
+- reconnect forever with exponential backoff and jitter, capped at ``reconnect_max_s`` (2 s by
+  default; aiomqtt 2 never reconnects), then
   re-subscribe and call ``on_connect`` after every connection (the fleet service republishes
   ``connection`` ONLINE, the factsheet and ``state`` there);
 - a last will built fresh for each connection attempt;
@@ -22,6 +23,7 @@ so only this module touches aiomqtt (pinned ``>=2.5,<3``). What it adds to aiomq
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -125,6 +127,18 @@ def backoff_delay_s(attempt: int, *, initial_s: float, max_s: float, rng: random
     return rng.uniform(ceiling / 2.0, ceiling)
 
 
+async def _bounded(publish: Awaitable[bool], timeout_s: float | None) -> bool:
+    """``publish`` within ``timeout_s`` (cancelled after it; not ``wait_for``, which can
+    swallow a cancellation of the caller, gh-86296)."""
+    task = asyncio.ensure_future(publish)
+    done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    if not done:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return False
+    return bool(task.result())
+
+
 def _report_crash(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.critical("MQTT task %s died", task.get_name(), exc_info=task.exception())
@@ -176,6 +190,8 @@ class MqttAdapter:
         self._on_connect_task: asyncio.Task[None] | None = None
         self.connections = 0
         """How many times a connection was established (1 after the first)."""
+        self.reconnect_delays_s: collections.deque[float] = collections.deque(maxlen=64)
+        """The newest delays waited between connection attempts (diagnostics, tests)."""
         self.last_error: Exception | None = None
         """Why the last connection attempt failed or the last connection ended (a
         ``BrokerTlsError`` for an untrusted broker); None once connected again."""
@@ -247,20 +263,35 @@ class MqttAdapter:
         while True:
             yield await self.inbox.get()
 
-    async def close(self, farewell: Sequence[Outgoing] = ()) -> None:
-        """Publish ``farewell`` (if connected), disconnect cleanly (no will) and stop."""
+    async def close(
+        self, farewell: Sequence[Outgoing] = (), *, deadline_s: float | None = None
+    ) -> int:
+        """Publish ``farewell`` in order (if connected), disconnect cleanly (no will), stop.
+
+        ``deadline_s`` bounds the farewell as a whole (a broker that stopped answering must not
+        hold a shutdown for ``publish_timeout_s`` per message). Returns how many farewell
+        messages the broker acknowledged (0..len(farewell)); a message not acknowledged stops
+        the farewell (a later one must not overtake it)."""
+        published = 0
+        loop = asyncio.get_running_loop()
+        end_s = None if deadline_s is None else loop.time() + deadline_s
         for message in farewell:
-            await self.publish(message)
+            remaining_s = None if end_s is None else end_s - loop.time()
+            if remaining_s is not None and remaining_s <= 0:
+                break
+            if not await _bounded(self.publish(message), remaining_s):
+                break
+            published += 1
         on_connect, self._on_connect_task = self._on_connect_task, None
         if on_connect is not None:
             on_connect.cancel()
             await asyncio.gather(on_connect, return_exceptions=True)
         task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        return published
 
     # ------------------------------------------------------------------ internals
     async def _run(self) -> None:
@@ -295,6 +326,7 @@ class MqttAdapter:
                 rng=self._rng,
             )
             attempt += 1
+            self.reconnect_delays_s.append(delay)
             await asyncio.sleep(delay)
 
     async def _make_client(self) -> aiomqtt.Client:

@@ -105,19 +105,23 @@ class TaskSupervisor:
             if entry.restart_at is not None
         }
 
-    async def aclose(self, timeout_s: float = 1.0) -> None:
-        """Cancel everything; report tasks that did not stop within ``timeout_s``."""
+    async def aclose(self, timeout_s: float = 1.0) -> list[str]:
+        """Cancel everything; wait at most ``timeout_s``. Returns the names of the tasks that
+        did not stop in time (each logged; they are left behind, never waited for longer)."""
         watch, self._watch = self._watch, None
         tasks = [e.task for e in self._tasks.values() if e.task is not None]
         if watch is not None:
             tasks.append(watch)
         for task in tasks:
             task.cancel()
+        late: list[str] = []
         if tasks:
             _, stuck = await asyncio.wait(tasks, timeout=timeout_s)
             for task in stuck:
-                log.error("task %s did not stop in time", task.get_name())
+                log.error("task %s did not stop within %.1f s", task.get_name(), timeout_s)
+                late.append(task.get_name())
         self._tasks.clear()
+        return sorted(late)
 
     # ------------------------------------------------------------------ internals
     def _start(self, entry: _Supervised) -> None:

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Fuzz the robot's parsers: N generated hostile inputs each, outcomes counted per typed code.
 
-Parsers: VDA 5050 instantActions (``parse_instant_actions``), the strict JSON layer under it
-(``load_json``), motion packages (``peek_identity`` + ``decode_package``, signatures optional
-and required), SONIC ``pose`` stream messages (decoder, stream lifecycle, frame building).
-Inputs come from ``tests/fuzz/*_inputs.py`` (the test suite runs a few thousand per parser
-with the same generators). Every input must end in acceptance or the parser's own typed
-rejection; anything else is a crash, counted as ``CRASH:<exception>`` and saved under
-``--crash-dir``. The exit status is 1 when any parser crashed.
+Parsers: VDA 5050 instantActions (``parse_instant_actions``) and orders (``parse_order``), the
+strict JSON layer under them (``load_json``), motion packages (``peek_identity`` +
+``decode_package``, signatures optional and required), SONIC ``pose`` stream messages (decoder,
+stream lifecycle, frame building). Inputs come from ``tests/fuzz/*_inputs.py`` (the test suite
+runs a few thousand per parser with the same generators). Every input must end in acceptance or
+the parser's own typed rejection; anything else is a crash, counted as ``CRASH:<exception>`` and
+saved under ``--crash-dir``. The exit status is 1 when any parser crashed.
 
 Usage: scripts/fuzz_parsers.py [--n 100000] [--seed 1] [--parser NAME ...] [--json]
 """

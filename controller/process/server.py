@@ -25,7 +25,7 @@ from controller.loop import ControlLoop, TrackPhase
 from controller.process.stream_commands import StreamCommands
 from controller.robot.base import robot_diagnostics
 from controller.safety import Cause, Mode
-from controller.stream_track import StreamPlaybackConfig
+from controller.stream_track import StreamPlaybackConfig, StreamTrack
 from controller.timing import summarize
 from estimators.track import TrackError
 
@@ -217,10 +217,20 @@ class ControlServer:
             return ok, f"mode is {mode}; a motion starts only from HOLD"
         if kind == "stop_track":
             self._paused_frame = -1
+            if self._has_played_every_frame():
+                sup.track_complete()
+                return True, ""
             return sup.request_stop_track(now), f"mode is {mode}; no motion running"
         if kind == "pause":
             if self._streams.is_active:
                 return False, "a stream cannot be paused; stop it (stopMotion) instead"
+            if self._has_played_every_frame():
+                # Nothing is left to resume: the track is complete, exactly as if the tick
+                # that ends it had come first. The pause itself is accepted (the daemon then
+                # reports the robot paused with no motion).
+                self._paused_frame = -1
+                sup.track_complete()
+                return True, ""
             frame = loop.next_frame
             ok = sup.request_stop_track(now)
             if ok:
@@ -240,6 +250,23 @@ class ControlServer:
             loop.stop()
             return True, ""
         return False, f"unknown command {kind!r}"
+
+    def _has_played_every_frame(self) -> bool:
+        """TRACK with every frame of a (non-streamed) track played; the next tick would end it.
+
+        A pause or stop that lands between the last frame's tick and that next tick must end
+        the track as complete: pausing there would leave nothing to resume (a pause that
+        could never be resumed), and stopping there would report a motion that played to its
+        end as cancelled. So the outcome does not depend on which of the two came first.
+        """
+        loop = self._loop
+        track = loop.track
+        return (
+            loop.supervisor.mode is Mode.TRACK
+            and track is not None
+            and not isinstance(track, StreamTrack)  # a stream grows while it plays
+            and loop.next_frame >= track.n_frames
+        )
 
     def _reply(
         self,

@@ -51,8 +51,9 @@ class BrokerConfig:
     port: int = 1883
     client_id: str = ""
     """MQTT client identifier; empty: ``<manufacturer>-<serialNumber>-edge``."""
-    keepalive_s: int = 10
-    """MQTT keepalive; a half-open connection is noticed after about 1.5x this."""
+    keepalive_s: int = 5
+    """MQTT keepalive. A lost link is noticed after about 1.5x this: by the broker, which then
+    publishes the CONNECTION_BROKEN will to the fleet, and by the robot, which reconnects."""
     connect_timeout_s: float = 5.0
     publish_timeout_s: float = 5.0
     """How long a QoS 1 publish waits for its PUBACK before it counts as lost."""
@@ -64,7 +65,10 @@ class BrokerConfig:
     tls: TlsConfig | None = None
     reconnect_initial_s: float = 0.5
     """First reconnect delay; doubles per failed attempt up to ``reconnect_max_s`` (with jitter)."""
-    reconnect_max_s: float = 30.0
+    reconnect_max_s: float = 2.0
+    """Longest delay between attempts (each is uniform in [max/2, max] once there). Short on
+    purpose: a robot is one client, and the fleet waits for it (``scripts/bench_reconnect.py``:
+    outage -> ONLINE)."""
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -117,6 +121,8 @@ class Topics:
     package_answers: str
     """Non-VDA: one JSON answer per upload (robot -> fleet), unless the upload named an MQTT 5
     response topic."""
+    order: str
+    """VDA 5050 orders (fleet -> robot): one node, the robot's station, no edges."""
     emergency_stop: str
     """Non-VDA: the e-stop's own topic, read over a connection of its own, so a flood of
     instantActions (which the broker answers by dropping messages for a slow subscriber)
@@ -137,6 +143,9 @@ class FleetConfig:
     serial_number: str = "G1-0001"
     """VDA 5050 §4.2: only ``A-Z a-z 0-9 _ . : -``."""
     broker: BrokerConfig = field(default_factory=BrokerConfig)
+    station_node_id: str = "station"
+    """The node this robot stands on in fleet control's layout (``lastNodeId``): an order is
+    one node, this one, since the robot does not travel under fleet control."""
     state_interval_s: float = MAX_STATE_INTERVAL_S
     """Longest time between two state messages (VDA 5050: at most 30 s)."""
     info_interval_s: float = 1.0
@@ -162,6 +171,12 @@ class FleetConfig:
     """Uploads waiting for validation; more are answered ``busy``."""
     instant_action_history: int = 64
     """How many instant action states (and the errors tied to them) ``state`` keeps."""
+    error_ttl_s: float = 60.0
+    """Longest time an instant action's or a message's error is listed in ``state.errors``
+    (condition errors last as long as their condition, order errors until an order is
+    accepted; see README "Errors and their lifetimes")."""
+    max_action_errors: int = 8
+    """Instant action errors listed at once at most (the newest), and as many message errors."""
     may_enable: bool = True
     """``startMotion`` may enable (ramp) the robot from PASSIVE or DAMP before it starts. After
     an e-stop reset the robot rests in DAMP, and the fleet has no other way to enable it."""
@@ -181,6 +196,8 @@ class FleetConfig:
     def __post_init__(self) -> None:
         for name in ("interface_name", "manufacturer"):
             _check_topic_level(name, getattr(self, name))
+        if not self.station_node_id or len(self.station_node_id) > 256:
+            raise FleetConfigError("station_node_id", "must be 1..256 characters")
         if not _SERIAL_RE.match(self.serial_number):
             raise FleetConfigError(
                 "serial_number", f"{self.serial_number!r}: only A-Z a-z 0-9 _ . : - are allowed"
@@ -197,12 +214,15 @@ class FleetConfig:
             raise FleetConfigError("command_expiry_s", "MQTT expiry is whole seconds, >= 1")
         if not (math.isfinite(self.max_clock_skew_s) and 0 <= self.max_clock_skew_s <= 60):
             raise FleetConfigError("max_clock_skew_s", "must be within 0..60 s")
+        if not (math.isfinite(self.error_ttl_s) and self.error_ttl_s > 0):
+            raise FleetConfigError("error_ttl_s", "must be a positive number of seconds")
         for name in (
             "max_message_bytes",
             "max_actions_per_message",
             "max_package_bytes",
             "max_pending_uploads",
             "instant_action_history",
+            "max_action_errors",
         ):
             if getattr(self, name) < 1:
                 raise FleetConfigError(name, "must be >= 1")
@@ -230,6 +250,7 @@ class FleetConfig:
             state=f"{prefix}/state",
             instant_actions=f"{prefix}/instantActions",
             factsheet=f"{prefix}/factsheet",
+            order=f"{prefix}/order",
             telemetry=f"{prefix}/{self.telemetry_topic}",
             packages=f"{prefix}/{self.packages_topic}",
             package_answers=f"{prefix}/{self.package_answers_topic}",

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from daemon.control_link import CommandKind, CommandResult, ControlLink
 from daemon.motion_library import MotionLibrary, UnknownPackageError
 from daemon.vda5050.actions import ErrorType
-from daemon.vda5050.fleet_state import FleetState, Step, StepKind
+from daemon.vda5050.fleet_state import FleetState
+from daemon.vda5050.steps import Step, StepKind
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,8 @@ class StepRunner:
     async def _execute(self, step: Step) -> list[Step]:
         if step.kind is StepKind.LOAD:
             result = await self._load(step)
-            if result is None:
-                return []
+            if not isinstance(result, CommandResult):
+                return result  # failed: the follow-ups (an order's next action) run instead
         else:
             result = await self._link.command(_COMMANDS[step.kind])
         log.info(
@@ -79,26 +80,26 @@ class StepRunner:
         )
         return self._state.step_done(step, result)
 
-    async def _load(self, step: Step) -> CommandResult | None:
+    async def _load(self, step: Step) -> CommandResult | list[Step]:
+        """The link's answer to loading the track, or (it could not be built) the follow-ups."""
         package_id = step.package_id
         if not package_id:
-            self._state.step_failed(step, ErrorType.INVALID_PARAMETER, "no packageId to load")
-            return None
+            return self._state.step_failed(
+                step, ErrorType.INVALID_PARAMETER, "no packageId to load"
+            )
         try:
             track = await self._library.track(package_id)
         except UnknownPackageError:
-            self._state.step_failed(
+            return self._state.step_failed(
                 step,
                 ErrorType.UNKNOWN_PACKAGE,
                 f"no motion package {package_id!r} in the store",
                 "upload it on the motionPackages topic (or over ZeroMQ) first",
             )
-            return None
         # The boundary: the library's own errors (re-validation, store I/O) are not part of
         # the MotionLibrary Protocol; whichever it is, it fails this action with its message.
         except Exception as exc:
-            self._state.step_failed(
+            return self._state.step_failed(
                 step, ErrorType.ACTION_REFUSED, f"package {package_id!r} unusable: {exc}"
             )
-            return None
         return await self._link.load_track(package_id, track)

@@ -1,9 +1,9 @@
 """A small VDA 5050 fleet controller for one robot: the logic behind ``scripts/fleet_sim.py``.
 
-It is the other side of ``daemon.fleet_mqtt``: it sends instant actions (QoS 1 with a message
-expiry), uploads motion packages (answered on an MQTT 5 response topic with correlation data),
-and records every state, connection, factsheet and telemetry message so callers can wait for a
-condition::
+It is the other side of ``daemon.fleet_mqtt``: it sends instant actions and orders (QoS 1 with
+a message expiry), uploads motion packages (answered on an MQTT 5 response topic with
+correlation data), and records every state, connection, factsheet and telemetry message so
+callers can wait for a condition::
 
     async with FleetClient(config=fleet_config) as fleet:
         action_id = await fleet.instant_action("startMotion", {"packageId": "wave"})
@@ -19,7 +19,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import TracebackType
@@ -31,9 +31,40 @@ from daemon.mqtt_inbox import Incoming, Subscription
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.errors import FleetTimeoutError
 from daemon.vda5050.header import HeaderFactory
-from daemon.vda5050.messages import encode, instant_action, instant_actions_message
+from daemon.vda5050.messages import (
+    encode,
+    instant_action,
+    instant_actions_message,
+    node_action,
+    order_message,
+    order_node,
+)
+from daemon.vda5050.state_readout import (
+    action_progress,
+    action_state,
+    action_status,
+    control_mode,
+    errors_for,
+    order_action_state,
+    order_action_status,
+    summarize_state,
+)
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "FleetClient",
+    "PackageAnswer",
+    "Received",
+    "action_progress",
+    "action_state",
+    "action_status",
+    "control_mode",
+    "errors_for",
+    "order_action_state",
+    "order_action_status",
+    "summarize_state",
+]
 
 Message = dict[str, Any]
 
@@ -148,6 +179,69 @@ class FleetClient:
         """Send a list of raw ``instantActions.actions`` entries in one message."""
         now = datetime.now(timezone.utc)
         await self.publish_raw(encode(instant_actions_message(self._headers, actions, now)))
+
+    async def order(
+        self,
+        actions: Sequence[tuple[str, Mapping[str, Any] | None]],
+        *,
+        order_id: str | None = None,
+        order_update_id: int = 0,
+        node_id: str | None = None,
+        sequence_id: int = 0,
+    ) -> tuple[str, list[str]]:
+        """Send a one-node order whose node carries ``actions`` (type, parameters) in turn.
+
+        Args:
+            actions: The node actions, run one after another.
+            order_id: Default: a new unique one.
+            order_update_id: 0 for a new order, higher for an update.
+            node_id: The robot's station; default: ``lastNodeId`` from the newest state, else
+                the configured ``station_node_id``.
+            sequence_id: The node's sequenceId.
+
+        Returns:
+            The orderId and the actionIds, in order.
+        """
+        order_id = order_id or f"order-{self._client_id}-{uuid.uuid4().hex[:8]}"
+        if node_id is None:
+            latest = self.latest_state
+            node_id = (latest or {}).get("lastNodeId") or self._config.station_node_id
+        action_ids, entries = [], []
+        for action_type, parameters in actions:
+            self._ids += 1
+            action_id = f"{action_type}-{self._client_id}-{self._ids}"
+            action_ids.append(action_id)
+            entries.append(node_action(action_type, action_id, parameters))
+        node = order_node(str(node_id), entries, sequence_id=sequence_id)
+        await self.send_order(order_id, order_update_id, [node])
+        return order_id, action_ids
+
+    async def send_order(
+        self,
+        order_id: str,
+        order_update_id: int,
+        nodes: list[Message],
+        edges: list[Message] | None = None,
+    ) -> None:
+        """Publish an order message built from raw ``nodes`` and ``edges`` entries."""
+        message = order_message(
+            self._headers,
+            order_id=order_id,
+            order_update_id=order_update_id,
+            nodes=nodes,
+            edges=edges,
+            now=datetime.now(timezone.utc),
+        )
+        await self.publish_raw(encode(message), topic=self.topics.order)
+
+    async def wait_order_action(
+        self, action_id: str, statuses: Collection[str], timeout_s: float
+    ) -> Message:
+        """The order action's ``actionStates`` entry once its status is one of ``statuses``."""
+        state = await self.wait_state(
+            lambda m: order_action_status(m, action_id) in statuses, timeout_s
+        )
+        return order_action_state(state, action_id) or {}
 
     async def emergency_stop(self, *, also_as_instant_action: bool = True) -> str:
         """The e-stop on the robot's own e-stop topic (read over a connection of its own,
@@ -326,82 +420,3 @@ class FleetClient:
                 message=message,
             )
         )
-
-
-def action_state(state: Message, action_id: str) -> Message | None:
-    """The ``instantActionStates`` entry of ``action_id`` in a state message."""
-    for entry in state.get("instantActionStates", []):
-        if entry.get("actionId") == action_id:
-            return dict(entry)
-    return None
-
-
-def action_status(state: Message, action_id: str) -> str | None:
-    entry = action_state(state, action_id)
-    return entry.get("actionStatus") if entry else None
-
-
-def control_mode(state: Message) -> str | None:
-    """The supervisor mode this daemon reports in ``state.information`` (controlMode)."""
-    for info in state.get("information", []):
-        if info.get("infoType") == "controlMode":
-            descriptor = info.get("infoDescriptor")
-            return descriptor if isinstance(descriptor, str) else None
-    return None
-
-
-def errors_for(state: Message, action_id: str) -> list[Message]:
-    """The ``errors`` entries that reference ``action_id``."""
-    return [
-        dict(error)
-        for error in state.get("errors", [])
-        if {"referenceKey": "actionId", "referenceValue": action_id}
-        in error.get("errorReferences", [])
-    ]
-
-
-async def action_progress(
-    fleet: FleetClient, action_id: str, timeout_s: float
-) -> AsyncIterator[Message]:
-    """Each state message in which the action's status changed, until FINISHED or FAILED.
-
-    Raises:
-        FleetTimeoutError: the action did not end within ``timeout_s``.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    last: str | None = None
-    while True:
-        state = await fleet.wait_state(
-            _status_changed(action_id, last), max(deadline - loop.time(), 0.0)
-        )
-        last = action_status(state, action_id)
-        yield state
-        if last in ("FINISHED", "FAILED"):
-            return
-
-
-def _status_changed(action_id: str, seen: str | None) -> Callable[[Message], bool]:
-    return lambda m: action_status(m, action_id) not in (None, seen)
-
-
-def summarize_state(state: Message) -> str:
-    """One line: supervisor mode, package, pause, e-stop, errors, live actions (no figures)."""
-    mode, cause, package = "?", "?", ""
-    for info in state.get("information", []):
-        if info.get("infoType") == "controlMode":
-            mode = str(info.get("infoDescriptor"))
-            refs = {r["referenceKey"]: r["referenceValue"] for r in info.get("infoReferences", [])}
-            cause, package = refs.get("cause", "?"), refs.get("package", "")
-    estop = state.get("safetyState", {}).get("activeEmergencyStop", "?")
-    errors = ",".join(f"{e['errorType']}/{e['errorLevel']}" for e in state.get("errors", []))
-    live = ",".join(
-        f"{a.get('actionType', '?')}:{a['actionStatus']}"
-        for a in state.get("instantActionStates", [])
-        if a.get("actionStatus") not in ("FINISHED", "FAILED")
-    )
-    return (
-        f"mode={mode} cause={cause} package={package or '-'} "
-        f"paused={'yes' if state.get('paused') else 'no'} estop={estop} "
-        f"errors=[{errors}] running=[{live}]"
-    )

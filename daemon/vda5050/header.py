@@ -25,6 +25,8 @@ class Topic(enum.Enum):
     PACKAGE_ANSWERS = "packageAnswers"
     INSTANT_ACTIONS = "instantActions"
     """Only the fleet side (``FleetClient``) publishes these."""
+    ORDER = "order"
+    """Only the fleet side publishes these."""
 
 
 def iso_timestamp(moment: datetime) -> str:

@@ -1,5 +1,6 @@
 """Builders for every message on the wire: VDA 5050 ``connection``, ``state``, ``factsheet``,
-``instantActions`` (fleet side), and the non-VDA ``telemetry`` and package answers.
+``instantActions`` and ``order`` (fleet side), and the non-VDA ``telemetry`` and package
+answers.
 
 Each builder returns a JSON-ready dict; ``encode`` turns one into the payload bytes. Headers come
 from a ``HeaderFactory`` so headerIds count per topic.
@@ -19,6 +20,7 @@ from daemon.motion_library import IngestResult
 from daemon.vda5050.actions import ACTION_SPECS, ActionSpec, ActionType
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.header import HeaderFactory, Topic
+from daemon.vda5050.orders import ORDER_ACTION_TYPES
 
 
 class ConnectionState(enum.Enum):
@@ -47,6 +49,54 @@ def instant_actions_message(
     headers: HeaderFactory, actions: list[dict[str, Any]], now: datetime
 ) -> dict[str, Any]:
     return {**headers.header(Topic.INSTANT_ACTIONS, now), "actions": actions}
+
+
+def order_message(
+    headers: HeaderFactory,
+    *,
+    order_id: str,
+    order_update_id: int,
+    nodes: list[dict[str, Any]],
+    edges: list[dict[str, Any]] | None = None,
+    now: datetime,
+) -> dict[str, Any]:
+    """An ``order`` (fleet side)."""
+    return {
+        **headers.header(Topic.ORDER, now),
+        "orderId": order_id,
+        "orderUpdateId": order_update_id,
+        "nodes": nodes,
+        "edges": edges or [],
+    }
+
+
+def order_node(
+    node_id: str,
+    actions: list[dict[str, Any]],
+    *,
+    sequence_id: int = 0,
+    is_released: bool = True,
+) -> dict[str, Any]:
+    """One entry of ``order.nodes``; ``actions`` from ``node_action``."""
+    return {
+        "nodeId": node_id,
+        "sequenceId": sequence_id,
+        "released": is_released,
+        "actions": actions,
+    }
+
+
+def node_action(
+    action_type: str,
+    action_id: str,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    blocking_type: str = "HARD",
+) -> dict[str, Any]:
+    """One entry of a node's ``actions`` (this robot runs them one after another)."""
+    action = instant_action(action_type, action_id, parameters)
+    action["blockingType"] = blocking_type
+    return action
 
 
 def instant_action(
@@ -142,8 +192,9 @@ def factsheet_message(
 ) -> dict[str, Any]:
     """The ``factsheet``: the custom actions with their parameters, limits and timing.
 
-    The G1 is a humanoid that this daemon does not navigate: no orders, maps or zones; speeds
-    are 0 because the robot does not drive under fleet control.
+    The G1 is a humanoid that this daemon does not navigate: an order is one node (the
+    robot's station) with no edges, and no maps or zones; speeds are 0 because the robot does
+    not drive under fleet control.
     """
     return {
         **headers.header(Topic.FACTSHEET, now),
@@ -174,8 +225,13 @@ def factsheet_message(
             "maximumArrayLengths": {
                 "instantActions": config.max_actions_per_message,
                 "state.instantActionStates": config.instant_action_history,
-                "order.nodes": 0,
+                "order.nodes": 1,
                 "order.edges": 0,
+                "node.actions": config.max_actions_per_message,
+                "edge.actions": 0,
+                "state.nodeStates": 0,
+                "state.edgeStates": 0,
+                "state.actionStates": config.max_actions_per_message,
             },
             "timing": {
                 "minimumOrderInterval": 0.0,
@@ -196,11 +252,13 @@ def factsheet_message(
 
 
 def _action_entry(action_type: ActionType, spec: ActionSpec) -> dict[str, Any]:
+    is_node_action = action_type in ORDER_ACTION_TYPES
     entry: dict[str, Any] = {
         "actionType": action_type.value,
         "actionDescription": spec.description,
-        "actionScopes": ["INSTANT"],
-        "blockingTypes": ["NONE"],
+        "actionScopes": ["INSTANT", "NODE"] if is_node_action else ["INSTANT"],
+        # On a node any blocking type is accepted; node actions run one after another.
+        "blockingTypes": ["NONE", "SOFT", "SINGLE", "HARD"] if is_node_action else ["NONE"],
         "pauseAllowed": spec.is_pause_allowed,
         "cancelAllowed": spec.is_cancel_allowed,
         "actionResult": spec.result,

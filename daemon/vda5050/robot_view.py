@@ -29,6 +29,23 @@ class OperatingMode(enum.Enum):
     TEACH_IN = "TEACH_IN"
 
 
+class BatterySource(enum.Enum):
+    """Where ``powerSupply.stateOfCharge`` comes from."""
+
+    ROBOT = "robot"
+    """The robot's BMS (DDS ``rt/lf/bmsstate``)."""
+    SIMULATED = "simulated"
+    """The in-process simulator: no battery; the figure is not a measurement."""
+    NONE = "none"
+    """No reading (yet): VDA 5050 requires a figure; 80 % ("good") is a placeholder."""
+
+
+SIMULATED_SOC_PCT = 100.0
+"""The simulator's stateOfCharge (labelled simulated in ``information``)."""
+PLACEHOLDER_SOC_PCT = 80.0
+"""VDA 5050's "good" in its two-level convention, reported while no reading exists."""
+
+
 @dataclass(frozen=True)
 class RobotExtras:
     """What the daemon knows beyond the control process (battery, who is in control).
@@ -39,6 +56,9 @@ class RobotExtras:
     state_of_charge_pct: float | None = None
     """None: no battery reading; the state then reports 80 % ("good" in VDA 5050's two-level
     convention) and says so in ``information``."""
+    battery_source: BatterySource | None = None
+    """None: ``ROBOT`` when a figure is given, else ``NONE``. ``SIMULATED`` reports
+    ``SIMULATED_SOC_PCT`` (or the figure given) and says it is simulated."""
     battery_voltage_v: float | None = None
     is_charging: bool = False
     operating_mode: OperatingMode | None = None
@@ -181,10 +201,21 @@ def _condition_errors(
     return []
 
 
+def battery_source(extras: RobotExtras) -> BatterySource:
+    if extras.battery_source is not None:
+        return extras.battery_source
+    return BatterySource.NONE if extras.state_of_charge_pct is None else BatterySource.ROBOT
+
+
 def power_supply(extras: RobotExtras) -> dict[str, Any]:
     charge = extras.state_of_charge_pct
+    source = battery_source(extras)
+    if source is BatterySource.SIMULATED and charge is None:
+        charge = SIMULATED_SOC_PCT
+    elif source is BatterySource.NONE:
+        charge = None
     supply: dict[str, Any] = {
-        "stateOfCharge": 80.0 if charge is None else min(max(charge, 0.0), 100.0),
+        "stateOfCharge": PLACEHOLDER_SOC_PCT if charge is None else min(max(charge, 0.0), 100.0),
         "charging": extras.is_charging,
     }
     if extras.battery_voltage_v is not None:
@@ -246,8 +277,23 @@ def information(
             stateAgeMs=_figure(status.state_age_ms),
         ),
     ]
-    if extras.state_of_charge_pct is None:
-        infos.append(_info("batteryReading", "INFO", "none: stateOfCharge is a placeholder"))
+    source = battery_source(extras)
+    if source is BatterySource.SIMULATED:
+        infos.append(
+            _info(
+                "batteryReading",
+                "INFO",
+                "simulated: the simulator has no battery; stateOfCharge is not a measurement",
+            )
+        )
+    elif source is BatterySource.NONE:
+        infos.append(
+            _info(
+                "batteryReading",
+                "INFO",
+                "none: no battery reading (yet); stateOfCharge 80 is a placeholder",
+            )
+        )
     infos.extend(_info(kind, "INFO", text) for kind, text in extras.information)
     return infos
 

@@ -2,9 +2,11 @@
 
 An input ends in acceptance or in the parser's own typed rejection (``PackageRejectedError``
 with a ``PackageErrorCode``, ``StreamDecodeError`` with a ``StreamErrorCode``,
-``JsonRejectedError`` with a ``JsonErrorCode``, or for instantActions a ``ParsedInstantActions``
-whose rejections carry an ``ErrorType``). Anything else raised, or an outcome of the wrong
-shape, is a crash. ``run_target`` counts outcomes per code and keeps the first crashing inputs.
+``JsonRejectedError`` with a ``JsonErrorCode``, for instantActions a ``ParsedInstantActions``
+whose rejections carry an ``ErrorType``, for orders an ``Order`` or an ``OrderRejection`` with
+an ``OrderErrorType`` and a JSON-ready error entry). Anything else raised, or an outcome of
+the wrong shape, is a crash. ``run_target`` counts outcomes per code and keeps the first
+crashing inputs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from daemon.vda5050.actions import (
     ParsedInstantActions,
     parse_instant_actions,
 )
+from daemon.vda5050.messages import encode
+from daemon.vda5050.orders import Order, OrderErrorType, OrderRejection, parse_order
 from daemon.vda5050.strict_json import JsonErrorCode, JsonRejectedError, load_json
 from estimators.package import (
     PackageErrorCode,
@@ -34,6 +38,7 @@ from estimators.package import (
     peek_identity,
 )
 from tests.fuzz.json_inputs import MANUFACTURER, MAX_BYTES, SERIAL_NUMBER, instant_actions_input
+from tests.fuzz.order_inputs import STATION, order_input
 from tests.fuzz.package_inputs import CONFIGS, package_input
 from tests.fuzz.sonic_inputs import SEEDS as SONIC_SEEDS
 from tests.fuzz.sonic_inputs import sonic_input
@@ -63,6 +68,27 @@ def classify_instant_actions(payload: bytes) -> str:
         raise BadOutcomeError("an invalid message without a rejection")
     scope = "action" if parsed.is_message_valid else "message"
     return f"{scope}:{parsed.rejected[0].error_type.value}"
+
+
+def classify_order(payload: bytes) -> str:
+    outcome = parse_order(
+        payload,
+        manufacturer=MANUFACTURER,
+        serial_number=SERIAL_NUMBER,
+        station_node_id=STATION,
+        max_bytes=MAX_BYTES,
+    )
+    if isinstance(outcome, Order):
+        for action in outcome.node.actions:
+            if not isinstance(action, InstantAction):
+                raise BadOutcomeError(f"a node action of type {type(action).__name__}")
+        return ACCEPTED
+    if not isinstance(outcome, OrderRejection):
+        raise BadOutcomeError(f"returned {type(outcome).__name__}")
+    if not isinstance(outcome.error_type, OrderErrorType) or not outcome.description:
+        raise BadOutcomeError(f"an untyped rejection {outcome!r:.200}")
+    encode(outcome.error())  # the error entry must be publishable (strict JSON)
+    return f"rejected:{outcome.error_type.value}"
 
 
 def classify_json(payload: bytes) -> str:
@@ -134,6 +160,7 @@ TARGETS: dict[str, FuzzTarget] = {
     t.name: t
     for t in (
         FuzzTarget("instant_actions", instant_actions_input, classify_instant_actions),
+        FuzzTarget("order", order_input, classify_order),
         FuzzTarget("json", instant_actions_input, classify_json),
         FuzzTarget("motion_package", package_input, classify_package),
         FuzzTarget("sonic_stream", sonic_input, classify_sonic),

@@ -2,8 +2,8 @@
 
 Real: ``daemon.vda5050.actions.parse_instant_actions`` with this robot's address. Faked: the
 inputs, generated from valid messages built by the fleet side's own builders
-(``tests.fuzz.json_inputs``) and by hypothesis. Orders are not parsed by this robot (it has no
-``order`` topic handler), so instantActions is the fleet's JSON entry point.
+(``tests.fuzz.json_inputs``) and by hypothesis. Orders, the fleet's other JSON entry point, are
+``test_fuzz_orders.py``.
 """
 
 from __future__ import annotations

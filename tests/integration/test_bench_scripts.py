@@ -95,3 +95,22 @@ def test_bench_stream_prints_every_figure_the_issue_names() -> None:
     for protocol in ("v1", "v3"):
         assert keys <= set(data["quiet"][protocol]), data
         assert data["quiet"][protocol]["ticks"] > 0, "the stream was tracked"
+
+
+def test_bench_reconnect_prints_outage_and_link_cut_figures_for_both_profiles() -> None:
+    """One short broker outage and one link cut (figures printed, none asserted)."""
+    from tests.support.mosquitto import find_mosquitto
+
+    if find_mosquitto() is None:
+        pytest.skip("the mosquitto binary is not installed (apt-get install mosquitto)")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_reconnect.py"), "--outages", "1",
+         "--outage-s", "0.5", "0.5", "--link-cuts", "1", "--cut-s", "1", "--json"],
+        capture_output=True, text=True, timeout=180, check=True,
+    )  # fmt: skip
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(data["profiles"]) == {"capped", "previous"}
+    for profile in data["profiles"].values():
+        assert profile["outage_to_online"]["n"] == 1
+        assert profile["link_restored_to_online"]["n"] == 1
+        assert {"median_s", "p99_s", "max_s"} <= set(profile["cut_to_connection_broken"])

@@ -167,3 +167,70 @@ def test_the_same_estop_request_by_two_paths_engages_once(tmp_path: Path) -> Non
         estop.close(0)
         commands.close(0)
         server.close()
+
+
+def _track_played_to(tmp_path: Path, frames_left: int) -> tuple[ControlServer, ControlLoop]:
+    """A server whose loop is in TRACK with ``frames_left`` of a 5-frame track still to play."""
+    from tests.unit.controller.test_loop import make_track
+
+    server, loop, _ = make_server(tmp_path)
+    loop.load_track(make_track(5))
+    assert loop.supervisor.request_enable(time.monotonic_ns())
+    loop.run(max_ticks=20)  # real time: the 0.2 s ramp ends in HOLD
+    assert loop.supervisor.mode is Mode.HOLD
+    assert loop.start_track()
+    for _ in range(5 - frames_left):
+        loop.tick(time.monotonic_ns())
+    assert loop.supervisor.mode is Mode.TRACK
+    return server, loop
+
+
+def _command(server: ControlServer, commands: zmq.Socket[bytes], kind: str) -> dict[str, object]:
+    commands.send(pack({"kind": kind, "id": 7, "sent_ns": time.monotonic_ns()}))
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        server.wait_until(time.monotonic_ns() + 20_000_000)
+        try:
+            return dict(unpack(commands.recv(zmq.NOBLOCK)))
+        except zmq.Again:
+            continue
+    raise AssertionError(f"no answer to {kind}")
+
+
+@pytest.mark.parametrize("kind", ["pause", "stop_track"])
+def test_a_pause_or_stop_after_the_last_frame_completes_the_track(
+    tmp_path: Path, kind: str
+) -> None:
+    """Issue 13: a startPause at the last tick left a pause that could never be resumed ("mode
+    is HOLD; cannot resume"), and a stop there reported a fully played motion as cancelled.
+    Landing after the last frame, either one now ends the track as complete."""
+    server, loop = _track_played_to(tmp_path, frames_left=0)
+    _, commands = connect_clients(tmp_path)
+    try:
+        time.sleep(0.05)
+        answer = _command(server, commands, kind)
+        assert answer["accepted"] is True, answer
+        assert loop.supervisor.mode is Mode.HOLD
+        assert loop.supervisor.log.since(0)[-1].cause is Cause.TRACK_COMPLETE
+        refused = _command(server, commands, "resume")
+        assert (refused["accepted"], refused["reason"]) == (False, "nothing is paused")
+    finally:
+        commands.close(0)
+        server.close()
+
+
+def test_a_pause_with_one_frame_left_resumes_and_completes(tmp_path: Path) -> None:
+    server, loop = _track_played_to(tmp_path, frames_left=1)
+    _, commands = connect_clients(tmp_path)
+    try:
+        time.sleep(0.05)
+        assert _command(server, commands, "pause")["accepted"] is True
+        assert loop.supervisor.log.since(0)[-1].cause is Cause.TRACK_STOPPED
+        assert _command(server, commands, "resume")["accepted"] is True
+        for _ in range(2):
+            loop.tick(time.monotonic_ns())
+        assert loop.supervisor.mode is Mode.HOLD
+        assert loop.supervisor.log.since(0)[-1].cause is Cause.TRACK_COMPLETE
+    finally:
+        commands.close(0)
+        server.close()

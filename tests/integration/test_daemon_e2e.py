@@ -168,6 +168,16 @@ def test_fleet_uploads_and_runs_the_demo_package_with_valid_messages(service: Se
             assert status["mode"] == "TRACK"
             assert status["loaded_package"] == answer.package_id
             await fleet.wait_action(action, {"FINISHED"}, 20.0)
+            state = fleet.latest_state or {}
+            readings = [i for i in state["information"] if i["infoType"] == "batteryReading"]
+            assert readings[0]["infoDescriptor"].startswith("simulated"), readings
+            # The same motion again as a master control sends it: a one-node order.
+            order_id, (again,) = await fleet.order(
+                [("startMotion", {"packageId": answer.package_id})]
+            )
+            await fleet.wait_order_action(again, {"RUNNING"}, 15.0)
+            await fleet.wait_order_action(again, {"FINISHED"}, 20.0)
+            assert (fleet.latest_state or {})["orderId"] == order_id
             for kind in ("state", "connection", "factsheet"):
                 messages = fleet.messages_of(kind)
                 assert messages, f"no {kind} message received"
@@ -301,9 +311,27 @@ def test_broker_restart_and_sonic_v3_stream(service: Service, broker: MosquittoB
 
 
 def test_sigterm_stops_safely_and_notifies_systemd(service: Service) -> None:
+    """SIGTERM: the fleet gets a final state (what became of each action, ``serviceState``
+    stopping) and then OFFLINE; the daemon exits 0 and tells systemd."""
     time.sleep(1.2)  # let the watchdog ping at least once (WATCHDOG_USEC = 1 s)
-    service.process.send_signal(signal.SIGTERM)
-    started = time.monotonic()
+    started = 0.0
+
+    async def scenario() -> None:
+        nonlocal started
+        async with FleetClient(config=fleet_config(service)) as fleet:
+            await fleet.wait_connection("ONLINE", 10.0)
+            await fleet.wait_state(lambda m: True, 10.0)
+            service.process.send_signal(signal.SIGTERM)
+            started = time.monotonic()
+            await fleet.wait_connection("OFFLINE", 10.0)
+            seen = [r for r in fleet.received if r.kind in ("state", "connection")]
+            final = seen[-2]
+            assert final.kind == "state", [r.kind for r in seen[-3:]]
+            infos = {i["infoType"]: i["infoDescriptor"] for i in final.message["information"]}
+            assert infos["serviceState"].startswith("stopping")
+            assert_valid("state", final.message)
+
+    asyncio.run(scenario())
     assert service.process.wait(10) == 0
     assert time.monotonic() - started < 5.0
     messages = "\n".join(service.notifications())  # READY=1 was seen by the fixture

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from daemon.mqtt_adapter import MqttAdapter, Outgoing
 from daemon.mqtt_inbox import Subscription
 from daemon.vda5050.config import BrokerConfig, FleetConfig
 from daemon.vda5050.fleet_client import FleetClient, action_status, control_mode
+from daemon.vda5050.robot_view import RobotExtras
 from tests.support.fleet_fakes import FakeControlLink, FakeMotionLibrary, fake_package
 from tests.support.mosquitto import MosquittoBroker
 from tests.support.vda5050_schemas import assert_valid
@@ -44,14 +45,14 @@ def run(coroutine: Coroutine[Any, Any, None], timeout_s: float = 8.0) -> None:
     asyncio.run(asyncio.wait_for(coroutine, timeout_s))
 
 
-def fleet_config(broker: MosquittoBroker, **overrides: Any) -> FleetConfig:
+def fleet_config(server: MosquittoBroker, /, **overrides: Any) -> FleetConfig:
     settings: dict[str, Any] = {
         "interface_name": f"it{uuid.uuid4().hex[:10]}",
         "manufacturer": "Unitree",
         "serial_number": "G1-0001",
         "broker": BrokerConfig(
-            host=broker.host,
-            port=broker.port,
+            host=server.host,
+            port=server.port,
             keepalive_s=5,
             connect_timeout_s=2.0,
             publish_timeout_s=2.0,
@@ -75,16 +76,20 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def rig(
-    broker: MosquittoBroker,
+    server: MosquittoBroker,
+    /,
     *,
     link: FakeControlLink | None = None,
     library: FakeMotionLibrary | None = None,
+    extra_status: Callable[[], RobotExtras] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Rig]:
-    config = fleet_config(broker, **overrides)
+    config = fleet_config(server, **overrides)
     link = link or FakeControlLink(ramp_s=0.05, frame_s=0.01)
     library = library or FakeMotionLibrary({"wave": 30})
-    async with FleetService(config=config, link=link, library=library) as service:
+    async with FleetService(
+        config=config, link=link, library=library, extra_status=extra_status
+    ) as service:
         assert await service.adapter.wait_connected(3.0)
         async with FleetClient(config=config) as fleet:
             await fleet.wait_connection("ONLINE", 2.0)
@@ -245,6 +250,37 @@ def test_pause_resume_and_cancel_order_over_mqtt(mosquitto_broker: MosquittoBrok
             factsheet_request = await r.fleet.instant_action("factsheetRequest")
             await r.fleet.wait_action(factsheet_request, {"FINISHED"}, 2.0)
             assert len(r.fleet.messages_of("factsheet")) >= 2
+            assert_all_valid(r.fleet)
+
+    run(body())
+
+
+@pytest.mark.parametrize("offset_s", [-0.02, 0.0, 0.01, 0.04])
+def test_pause_around_the_end_of_a_track_is_always_resumable(
+    mosquitto_broker: MosquittoBroker, offset_s: float
+) -> None:
+    """Issue 13: a startPause at about the last tick left the motion PAUSED and stopPause
+    failing ("mode is HOLD; cannot resume"). Wherever the pause lands around the end (before
+    it, on the last frame, after it), stopPause leaves the motion FINISHED and the robot not
+    paused, with no error."""
+
+    async def body() -> None:
+        link = FakeControlLink(ramp_s=0.02, frame_s=0.01)
+        async with rig(mosquitto_broker, link=link, library=FakeMotionLibrary({"short": 8})) as r:
+            motion = await r.fleet.instant_action("startMotion", {"packageId": "short"})
+            await r.fleet.wait_action(motion, {"RUNNING"}, 3.0)
+            await asyncio.sleep(max(0.08 + offset_s, 0.0))
+            pause = await r.fleet.instant_action("startPause")
+            await r.fleet.wait_action(pause, {"FINISHED"}, 2.0)
+            await r.fleet.wait_state(
+                lambda m: m["paused"] and action_status(m, motion) in ("PAUSED", "FINISHED"), 2.0
+            )
+            resume = await r.fleet.instant_action("stopPause")
+            await r.fleet.wait_action(resume, {"FINISHED"}, 2.0)
+            state = await r.fleet.wait_state(
+                lambda m: not m["paused"] and action_status(m, motion) == "FINISHED", 2.0
+            )
+            assert state["errors"] == []
             assert_all_valid(r.fleet)
 
     run(body())

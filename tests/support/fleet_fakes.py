@@ -109,6 +109,12 @@ class FakeControlLink:
             self._start(start_frame)
             return CommandResult(True)
         if kind in (CommandKind.STOP_TRACK, CommandKind.PAUSE):
+            if mode == "TRACK" and self._has_played_every_frame():
+                # As the control server does: after the last frame, the track is complete.
+                self.paused_frame = -1
+                self._cancel_timers()
+                self._transition("HOLD", "TRACK_COMPLETE")
+                return CommandResult(True)
             frame = self._frame()
             if kind is CommandKind.STOP_TRACK:
                 self.paused_frame = -1
@@ -201,6 +207,13 @@ class FakeControlLink:
         self._tracking = None
         if self.mode == "TRACK":
             self._transition("HOLD", "TRACK_COMPLETE")
+
+    def _has_played_every_frame(self) -> bool:
+        tracking = self._tracking
+        if tracking is None:
+            return False
+        remaining_s = max(self.track_frames - tracking.start_frame, 0) * self.frame_s
+        return self._loop().time() - tracking.started_s >= remaining_s
 
     def _frame(self) -> int:
         tracking = self._tracking

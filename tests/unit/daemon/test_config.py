@@ -138,7 +138,13 @@ def test_the_shipped_example_configuration_is_valid(
     (keys / "fleet.pub").write_bytes(public_key_pem(generate_signing_key()))
     monkeypatch.setenv("EXOACTOR_PACKAGE__TRUSTED_KEYS", f'["{keys}"]')
     config = load_config(example, required=True)
-    assert config.fleet.broker.port == 1883
+    # The documented topology: straight to the fleet broker over TLS (issue 13).
+    assert (config.fleet.broker.host, config.fleet.broker.port) == (
+        "fleet-broker.example.com",
+        8883,
+    )
+    assert config.fleet.broker.tls is not None
+    assert config.fleet.broker.reconnect_max_s == 2.0
     assert config.package.package_config().require_signature
 
 

@@ -47,9 +47,14 @@ def _no_package_keys_and_no_systemd(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def shipped(tmp_path: Path, extra: str = "") -> Path:
-    """The shipped edge.toml, optionally with more sections appended."""
+    """The shipped edge.toml, optionally with more sections appended; the fleet broker's CA
+    file it names is a file in ``tmp_path`` (a public certificate, not a credential)."""
     path = tmp_path / "edge.toml"
+    ca_file = tmp_path / "fleet-ca.pem"
+    ca_file.write_text("-----BEGIN CERTIFICATE-----\n")
     text = (SYSTEMD_DIR / "edge.toml").read_text(encoding="utf-8")
+    assert "/etc/exoactor/fleet-ca.pem" in text
+    text = text.replace("/etc/exoactor/fleet-ca.pem", str(ca_file))
     path.write_text(text + extra, encoding="utf-8")
     return path
 

@@ -85,3 +85,27 @@ def test_waiting_for_work_is_not_being_stuck_and_non_critical_failures_keep_heal
         await supervisor.aclose()
 
     asyncio.run(body())
+
+
+def test_aclose_waits_at_most_its_deadline_and_names_the_tasks_that_missed_it() -> None:
+    async def body() -> None:
+        release = asyncio.Event()
+
+        async def obedient(progress: TaskProgress) -> None:
+            await asyncio.Event().wait()
+
+        async def deaf(progress: TaskProgress) -> None:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                await release.wait()  # ignores the cancellation (a stuck shutdown path)
+
+        supervisor = TaskSupervisor(config=FAST)
+        supervisor.spawn("obedient", obedient)
+        supervisor.spawn("deaf", deaf)
+        await asyncio.sleep(0.02)
+        assert await supervisor.aclose(0.1) == ["deaf"]
+        release.set()
+        await asyncio.sleep(0)
+
+    asyncio.run(body())

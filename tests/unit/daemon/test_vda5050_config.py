@@ -144,6 +144,19 @@ def test_backoff_doubles_to_its_cap_with_jitter_in_the_upper_half() -> None:
     assert backoff_delay_s(10_000, initial_s=0.5, max_s=10.0, rng=rng) <= 10.0
 
 
+def test_the_default_reconnect_delay_is_capped_at_two_seconds() -> None:
+    """Issue 13: backoff grew to 30 s, so the robot came back 5.4-5.7 s after a 6-8 s outage."""
+    broker = BrokerConfig()
+    assert broker.reconnect_max_s == 2.0
+    rng = random.Random(1)
+    delays = [
+        backoff_delay_s(a, initial_s=broker.reconnect_initial_s, max_s=2.0, rng=rng)
+        for a in range(40)
+    ]
+    assert max(delays) <= 2.0
+    assert min(delays[3:]) >= 1.0, "capped, still jittered in the upper half"
+
+
 def test_backoff_jitter_spreads_robots_apart() -> None:
     delays = {
         backoff_delay_s(3, initial_s=1.0, max_s=60.0, rng=random.Random(s)) for s in range(20)

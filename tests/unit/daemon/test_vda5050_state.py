@@ -19,7 +19,7 @@ from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.fleet_state import FleetState, Step, StepKind, relevant_part
 from daemon.vda5050.header import HeaderFactory
 from daemon.vda5050.messages import encode, instant_action, instant_actions_message, state_message
-from daemon.vda5050.robot_view import RobotExtras
+from daemon.vda5050.robot_view import BatterySource, RobotExtras
 from tests.support.vda5050_schemas import check_if_available
 
 CONFIG = FleetConfig(manufacturer="Acme", serial_number="T-1")
@@ -27,9 +27,17 @@ NOW = datetime(2026, 11, 21, 12, 0, 0, 123456, tzinfo=timezone.utc)
 OK = CommandResult(True)
 
 
-def payload(*actions: dict[str, Any]) -> bytes:
+def payload(*actions: dict[str, Any], now: datetime = NOW) -> bytes:
     headers = HeaderFactory(manufacturer="Acme", serial_number="T-1")
-    return encode(instant_actions_message(headers, list(actions), NOW))
+    return encode(instant_actions_message(headers, list(actions), now))
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now_s = 1000.0
+
+    def __call__(self) -> float:
+        return self.now_s
 
 
 def act(kind: str, action_id: str, **parameters: Any) -> dict[str, Any]:
@@ -40,13 +48,18 @@ class Robot:
     """A FleetState plus helpers that play the control process by hand."""
 
     def __init__(self, config: FleetConfig = CONFIG, *, mode: str = "HOLD", **status: Any):
-        self.state = FleetState(config=config)
+        self.clock = FakeClock()
+        self.state = FleetState(config=config, clock=self.clock)
         self.headers = HeaderFactory(manufacturer="Acme", serial_number="T-1")
         self.state.on_status(ControlStatus(is_alive=True, mode=mode, **status))
         self._tick = 0
 
-    def send(self, *actions: dict[str, Any], estop_error: str | None = None) -> list[Step]:
-        parsed = parse_instant_actions(payload(*actions), manufacturer="Acme", serial_number="T-1")
+    def send(
+        self, *actions: dict[str, Any], estop_error: str | None = None, now: datetime = NOW
+    ) -> list[Step]:
+        parsed = parse_instant_actions(
+            payload(*actions, now=now), manufacturer="Acme", serial_number="T-1"
+        )
         return list(self.state.receive(parsed, estop_error=estop_error).steps)
 
     def run(self, step: Step, result: CommandResult = OK) -> list[Step]:
@@ -164,6 +177,74 @@ def test_pause_holds_the_motion_paused_and_resume_runs_it_again() -> None:
     assert resume == Step(StepKind.RESUME, "r1")
     robot.run(resume)
     assert (robot.status_of("m1"), robot.status_of("r1")) == ("RUNNING", "FINISHED")
+    assert robot.body()["paused"] is False
+
+
+_AT_THE_END = ("accepted", OK)
+_AFTER_THE_END = ("refused", CommandResult(False, "mode is HOLD; no motion running"))
+
+
+@pytest.mark.parametrize("answer", [_AT_THE_END, _AFTER_THE_END], ids=lambda a: a[0])
+@pytest.mark.parametrize("is_event_first", [True, False], ids=["event-first", "answer-first"])
+def test_pause_at_the_end_of_a_track_commutes_with_its_end(
+    answer: tuple[str, CommandResult], is_event_first: bool
+) -> None:
+    """Issue 13: a startPause at about the last tick left startMotion PAUSED for good. Whether
+    the pause lands after the last frame (the control process then completes the track and
+    accepts the pause) or after the track ended (refused), and whichever of the answer and
+    the track's end arrives first: the motion FINISHED, the robot paused, stopPause clears it."""
+    robot = Robot()
+    robot.tracking()
+    (pause,) = robot.send(act("startPause", "p1"))
+    assert robot.state.before_step(pause)
+    if is_event_first:
+        robot.event("HOLD", "TRACK_COMPLETE")
+        robot.state.step_done(pause, answer[1])
+    else:
+        robot.state.step_done(pause, answer[1])
+        robot.event("HOLD", "TRACK_COMPLETE")
+    assert (robot.status_of("m1"), robot.status_of("p1")) == ("FINISHED", "FINISHED")
+    assert robot.body()["paused"] is True
+    assert robot.state.motion_action_id is None
+    assert robot.send(act("stopPause", "r1")) == []
+    assert robot.status_of("r1") == "FINISHED"
+    assert robot.body()["paused"] is False
+    assert robot.errors() == []
+
+
+@pytest.mark.parametrize("answer", [_AT_THE_END, _AFTER_THE_END], ids=lambda a: a[0])
+@pytest.mark.parametrize("is_event_first", [True, False], ids=["event-first", "answer-first"])
+@pytest.mark.parametrize("kind", ["cancelOrder", "stopMotion"])
+def test_cancel_or_stop_at_the_end_of_a_track_reports_the_motion_finished(
+    answer: tuple[str, CommandResult], is_event_first: bool, kind: str
+) -> None:
+    robot = Robot()
+    robot.tracking()
+    (stop,) = robot.send(act(kind, "c1"))
+    assert robot.state.before_step(stop)
+    if is_event_first:
+        robot.event("HOLD", "TRACK_COMPLETE")
+        robot.state.step_done(stop, answer[1])
+    else:
+        robot.state.step_done(stop, answer[1])
+        robot.event("HOLD", "TRACK_COMPLETE")
+    assert (robot.status_of("m1"), robot.status_of("c1")) == ("FINISHED", "FINISHED")
+    assert robot.body()["paused"] is False
+    assert robot.errors() == []
+
+
+def test_stop_pause_after_a_pause_one_frame_before_the_end_resumes_to_the_end() -> None:
+    robot = Robot()
+    robot.tracking()
+    (pause,) = robot.send(act("startPause", "p1"))
+    robot.run(pause)
+    robot.event("HOLD", "TRACK_STOPPED")
+    assert robot.status_of("m1") == "PAUSED"
+    (resume,) = robot.send(act("stopPause", "r1"))
+    robot.run(resume)
+    robot.event("TRACK", "TRACK_REQUESTED")
+    robot.event("HOLD", "TRACK_COMPLETE")
+    assert (robot.status_of("m1"), robot.status_of("r1")) == ("FINISHED", "FINISHED")
     assert robot.body()["paused"] is False
 
 
@@ -401,6 +482,10 @@ def test_battery_and_operating_mode_come_from_the_extras() -> None:
     unknown = robot.body()
     assert unknown["powerSupply"]["stateOfCharge"] == 80.0
     assert any(i["infoType"] == "batteryReading" for i in unknown["information"])
+    simulated = robot.body(RobotExtras(battery_source=BatterySource.SIMULATED))
+    assert simulated["powerSupply"]["stateOfCharge"] == 100.0
+    (info,) = [i for i in simulated["information"] if i["infoType"] == "batteryReading"]
+    assert info["infoDescriptor"].startswith("simulated")
 
 
 def test_reset_in_the_same_message_as_an_emergency_stop_is_not_executed() -> None:
@@ -422,3 +507,77 @@ def test_an_emergency_stop_cancels_queued_work_that_would_undo_it() -> None:
     assert not robot.state.before_step(load)
     assert robot.status_of("r1") == robot.status_of("m1") == "FAILED"
     assert robot.state.motion_action_id is None
+
+
+LATER = datetime(2026, 11, 21, 12, 0, 5, tzinfo=timezone.utc)
+
+
+def test_a_new_message_reusing_an_action_id_is_answered_with_an_error() -> None:
+    """Issue 13: a reused actionId in a new message was silently ignored."""
+    robot = Robot()
+    robot.tracking("m1")
+    assert robot.send(act("stateRequest", "m1"), now=LATER) == []
+    assert robot.status_of("m1") == "RUNNING", "the original action is untouched"
+    assert robot.state.take_state_request() is False, "the reusing action did not run"
+    (error,) = robot.errors()
+    assert error["errorType"] == "duplicateActionId"
+    assert "startMotion" in error["errorDescription"]
+    assert {"referenceKey": "actionId", "referenceValue": "m1"} in error["errorReferences"]
+    assert robot.send(act("stateRequest", "m1"), now=LATER) == []  # its redelivery: no more
+    assert len(robot.errors()) == 1
+
+
+def test_a_reused_id_in_a_rejected_message_is_reported_too() -> None:
+    robot = Robot()
+    robot.send(act("stateRequest", "s1"))
+    robot.send(act("dance", "s1"), now=LATER)
+    assert robot.status_of("s1") == "FINISHED"
+    assert [e["errorType"] for e in robot.errors()] == ["duplicateActionId"]
+
+
+def test_action_errors_expire_after_the_ttl_but_the_action_state_stays_failed() -> None:
+    config = FleetConfig(manufacturer="Acme", serial_number="T-1", error_ttl_s=30.0)
+    robot = Robot(config)
+    robot.send(act("dance", "d1"))
+    robot.send(act("stateRequest", "d1"), now=LATER)  # a message error (reused id)
+    assert len(robot.errors()) == 2
+    robot.clock.now_s += 29.0
+    assert len(robot.errors()) == 2
+    robot.clock.now_s += 1.0
+    assert robot.errors() == []
+    assert robot.status_of("d1") == "FAILED"
+    entry = next(e for e in robot.body()["instantActionStates"] if e["actionId"] == "d1")
+    assert "not supported" in entry["actionResult"], "the reason stays with the action"
+
+
+def test_a_flood_of_rejected_actions_lists_only_the_newest_errors() -> None:
+    """Issue 13: 16 errors were seen in one state. At most ``max_action_errors`` are listed."""
+    robot = Robot()
+    robot.send(*(act("dance", f"d{i}") for i in range(16)))
+    errors = robot.errors()
+    assert len(errors) == CONFIG.max_action_errors == 8
+    ids = [e["errorReferences"][0]["referenceValue"] for e in errors]
+    assert ids == [f"d{i}" for i in range(8, 16)]
+    assert len(robot.body()["instantActionStates"]) == 16
+
+
+def test_an_action_error_is_superseded_when_the_same_action_later_succeeds() -> None:
+    robot = Robot()
+    (start,) = robot.send(act("startMotion", "m1"))
+    robot.run(start, CommandResult(False, "no motion loaded"))
+    assert [e["errorType"] for e in robot.errors()] == ["actionRefused"]
+    robot.tracking("m2")
+    robot.event("HOLD", "TRACK_COMPLETE")
+    assert robot.status_of("m2") == "FINISHED"
+    assert robot.errors() == []
+    assert robot.status_of("m1") == "FAILED"
+
+
+def test_condition_errors_last_as_long_as_the_condition_whatever_the_ttl() -> None:
+    config = FleetConfig(manufacturer="Acme", serial_number="T-1", error_ttl_s=1.0)
+    robot = Robot(config)
+    robot.event("ESTOP", "ESTOP_COMMAND")
+    robot.clock.now_s += 3600.0
+    assert [e["errorType"] for e in robot.errors()] == ["emergencyStop"]
+    robot.event("DAMP", "ESTOP_RESET")
+    assert robot.errors() == []
