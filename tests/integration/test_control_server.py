@@ -179,8 +179,11 @@ def _track_played_to(tmp_path: Path, frames_left: int) -> tuple[ControlServer, C
     loop.run(max_ticks=20)  # real time: the 0.2 s ramp ends in HOLD
     assert loop.supervisor.mode is Mode.HOLD
     assert loop.start_track()
-    for _ in range(5 - frames_left):
+    for _ in range(500):  # through the blend-in (if any), then the frames
+        if loop.next_frame >= 5 - frames_left:
+            break
         loop.tick(time.monotonic_ns())
+    assert loop.next_frame == 5 - frames_left
     assert loop.supervisor.mode is Mode.TRACK
     return server, loop
 
@@ -227,7 +230,9 @@ def test_a_pause_with_one_frame_left_resumes_and_completes(tmp_path: Path) -> No
         assert _command(server, commands, "pause")["accepted"] is True
         assert loop.supervisor.log.since(0)[-1].cause is Cause.TRACK_STOPPED
         assert _command(server, commands, "resume")["accepted"] is True
-        for _ in range(2):
+        for _ in range(500):  # the blend back in, the last frame, the blend out to rest
+            if loop.supervisor.mode is not Mode.TRACK:
+                break
             loop.tick(time.monotonic_ns())
         assert loop.supervisor.mode is Mode.HOLD
         assert loop.supervisor.log.since(0)[-1].cause is Cause.TRACK_COMPLETE
