@@ -434,6 +434,15 @@ class FleetService:
         for step in steps:
             await self._steps.put(step)
 
+    def _freshness(self) -> Freshness:
+        """The window a command's header timestamp must fall in, as of now."""
+        config = self._config
+        return Freshness(
+            now=self._clock(),
+            max_age_s=config.command_expiry_s,
+            max_future_s=config.max_clock_skew_s,
+        )
+
     async def _on_instant_actions(self, message: Incoming) -> list[Step]:
         """Handle one instantActions message; returns the steps for the control process."""
         self._message_count += 1
@@ -450,11 +459,7 @@ class FleetService:
                 max_bytes=config.max_message_bytes,
                 max_actions=config.max_actions_per_message,
                 sequence=self._message_count,
-                freshness=Freshness(
-                    now=self._clock(),
-                    max_age_s=config.command_expiry_s,
-                    max_future_s=config.max_clock_skew_s,
-                ),
+                freshness=self._freshness(),
             )
         estop_error = None
         if parsed.has_emergency_stop and not message.is_urgent:
@@ -510,11 +515,7 @@ class FleetService:
                 station_node_id=config.station_node_id,
                 max_bytes=config.max_message_bytes,
                 max_actions=config.max_actions_per_message,
-                freshness=Freshness(
-                    now=self._clock(),
-                    max_age_s=config.command_expiry_s,
-                    max_future_s=config.max_clock_skew_s,
-                ),
+                freshness=self._freshness(),
             )
         self._wake.set()
         if isinstance(parsed, OrderRejection):
