@@ -194,7 +194,12 @@ class ArrivalQueue(asyncio.Queue[Any]):
         self._inbox = inbox
 
     def put_nowait(self, item: Any) -> None:
-        self._inbox.arrive(item)
+        # An exception here would travel up paho's receive path and drop the connection (and
+        # with it every later message, e-stops included): the boundary is here.
+        try:
+            self._inbox.arrive(item)
+        except Exception:
+            log.exception("MQTT inbox: a received message could not be taken")
 
 
 def _incoming(message: aiomqtt.Message, topic: str, data: bytes) -> Incoming:

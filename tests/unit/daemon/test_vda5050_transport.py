@@ -15,7 +15,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from daemon.mqtt_adapter import MqttAdapter, Outgoing
-from daemon.mqtt_inbox import Incoming, Subscription
+from daemon.mqtt_inbox import ArrivalQueue, Incoming, Subscription
 from daemon.vda5050.config import BrokerConfig
 
 
@@ -145,3 +145,15 @@ def test_publish_while_disconnected_reports_false_and_queues_nothing() -> None:
         assert await mqtt.wait_connected(0.01) is False
 
     asyncio.run(body())
+
+
+def test_a_failing_arrival_hook_never_reaches_the_mqtt_client() -> None:
+    """An exception in the arrival path would drop the connection inside paho: it is caught."""
+
+    def broken(incoming: Incoming) -> bool:
+        raise RuntimeError("injected")
+
+    mqtt = adapter(on_arrival=broken)
+    queue = ArrivalQueue(mqtt.inbox)
+    queue.put_nowait(message("robot/instantActions", b"x"))  # must not raise
+    assert mqtt.inbox.waiting() == 0
