@@ -30,7 +30,6 @@ from controller.robot.unitree_config import BackendKind
 from controller.safety import Mode
 from controller.stream_track import StreamPlaybackConfig
 from daemon.admin import AdminServer
-from daemon.aio import wait_event
 from daemon.config import EdgeConfig, service_environment
 from daemon.control_ipc import ControlProcess, LinkConfig, ZmqControlLink
 from daemon.control_link import CommandResult, ControlStatus
@@ -40,8 +39,9 @@ from daemon.generation.camera import make_frame_source
 from daemon.ingest_zmq import IngestServer
 from daemon.package_library import PackageLibrary, PackageLibraryConfig
 from daemon.package_store import PackageStore, PackageStoreConfig
-from daemon.sd_notify import SdNotifier
 from daemon.streaming import StreamingInput
+from daemon.system.aio import wait_event
+from daemon.system.sd_notify import SdNotifier
 from daemon.vda5050.robot_view import BatterySource, RobotExtras
 from estimators.continuity import JointSpeedConfig
 

@@ -197,7 +197,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
     from daemon.app import ServiceOptions, serve
-    from daemon.logging_setup import setup_logging
+    from daemon.system.logging_setup import setup_logging
 
     config = _load(args.config, {})
     base_dir = args.config.parent if args.config is not None else None
@@ -216,8 +216,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
-    from daemon.curve import CurveClientKeys, CurveKeyError, read_key_pair, read_public_key
     from daemon.ingest_zmq import UploadError, upload_sync
+    from daemon.system.curve import CurveClientKeys, CurveKeyError, read_key_pair, read_public_key
 
     config = _load(args.config, {})
     endpoint = args.endpoint or config.ingest.endpoints[0]
@@ -284,7 +284,7 @@ def _load(path: Path | None, overrides: dict[str, Any]) -> EdgeConfig:
 def _cmd_config_check(args: argparse.Namespace) -> int:
     import os
 
-    from daemon.credential_check import (
+    from daemon.system.credential_check import (
         DEFAULT_CREDENTIALS_SOURCE,
         DEFAULT_UNIT_PATH,
         missing_secrets,

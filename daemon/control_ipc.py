@@ -36,7 +36,6 @@ from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, STATUS_SOCKET, endpoint
 from controller.ipc.wire import WireError, encode_track, pack, unpack
 from controller.process.main import ControlProcessSettings
 from controller.safety import SupervisorStart
-from daemon.aio import wait_future
 from daemon.control_link import (
     CommandKind,
     CommandResult,
@@ -45,6 +44,7 @@ from daemon.control_link import (
     TimingFigures,
 )
 from daemon.heartbeat import HeartbeatThread
+from daemon.system.aio import wait_future
 from estimators.track import ReferenceTrack
 
 log = logging.getLogger(__name__)

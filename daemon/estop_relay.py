@@ -38,8 +38,8 @@ from paho.mqtt.properties import Properties
 
 from controller.estop_latch import EstopOrigin, estop_message_id
 from controller.ipc.wire import pack
-from daemon.broker_tls import build_tls_context
 from daemon.mqtt_adapter import read_password
+from daemon.system.broker_tls import build_tls_context
 from daemon.vda5050.config import BrokerConfig
 
 log = logging.getLogger(__name__)

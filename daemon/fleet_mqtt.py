@@ -63,7 +63,6 @@ from types import TracebackType
 from typing import Any
 
 from controller.estop_latch import EstopOrigin, estop_message_id
-from daemon.aio import wait_event
 from daemon.control_link import CommandKind, CommandResult, ControlLink, ControlStatus
 from daemon.estop_lane import EstopRelayProcess, report_endpoint
 from daemon.estop_relay import RelaySettings
@@ -77,6 +76,7 @@ from daemon.generation.request import GenerationJob, GenerationRequest
 from daemon.motion_library import IngestResult, MotionLibrary
 from daemon.mqtt_adapter import MqttAdapter, Outgoing
 from daemon.mqtt_inbox import Incoming, Subscription
+from daemon.system.aio import wait_event
 from daemon.task_supervisor import TaskProgress, TaskSupervisor
 from daemon.vda5050.actions import (
     ActionType,

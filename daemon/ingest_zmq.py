@@ -13,7 +13,7 @@ Protocol (one request, one answer; a DEALER or a REQ client):
 The server is a ROUTER (several clients, answers routed by identity) bound to ``tcp://`` and/or
 ``ipc://`` endpoints, with ``ZMQ_MAXMSGSIZE``: libzmq disconnects a peer that sends a larger
 frame, so an oversized upload gets no answer and the client times out (the client's error says
-so). CURVE (``daemon.curve``) is optional and needs a client allow-list: the server's secret
+so). CURVE (``daemon.system.curve``) is optional and needs a client allow-list: the server's secret
 key is read from a file or systemd credential when the server starts, and a ZAP handler
 (pyzmq's ``AsyncioAuthenticator``) refuses unknown keys and plaintext clients; the client
 reports such a refusal as ``UploadRefusedError`` instead of waiting for an answer that cannot
@@ -37,7 +37,8 @@ import zmq.asyncio
 from zmq.auth.asyncio import AsyncioAuthenticator
 from zmq.utils.monitor import parse_monitor_message
 
-from daemon.curve import (
+from daemon.motion_library import IngestResult, MotionLibrary
+from daemon.system.curve import (
     CurveClientKeys,
     CurveConfig,
     CurveServerKeys,
@@ -46,7 +47,6 @@ from daemon.curve import (
     load_server_keys,
     start_curve_server,
 )
-from daemon.motion_library import IngestResult, MotionLibrary
 
 _LOG = logging.getLogger(__name__)
 

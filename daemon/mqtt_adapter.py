@@ -40,9 +40,9 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from daemon.aio import wait_event
-from daemon.broker_tls import build_tls_context, tls_failure
 from daemon.mqtt_inbox import ArrivalQueue, Inbox, Incoming, Subscription
+from daemon.system.aio import wait_event
+from daemon.system.broker_tls import build_tls_context, tls_failure
 from daemon.vda5050.config import BrokerConfig
 from daemon.vda5050.errors import BrokerCredentialError, BrokerTlsError
 

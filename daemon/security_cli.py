@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from daemon.broker_provision import DEFAULT_FLEET_USER, ProvisionError, provision
 from daemon.config import DEFAULT_CONFIG_PATH, load_config
-from daemon.curve import CurveKeyError, generate_keypair, read_key_pair
+from daemon.system.broker_provision import DEFAULT_FLEET_USER, ProvisionError, provision
+from daemon.system.curve import CurveKeyError, generate_keypair, read_key_pair
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass, field
 
 from controller.stream_track import StreamPlaybackConfig
-from daemon.curve import CurveConfig
 from daemon.stream_wire import HEADER_SIZE, StreamDecodeConfig
+from daemon.system.curve import CurveConfig
 
 
 class ProducerStop(enum.Enum):

@@ -25,7 +25,6 @@ from typing import Any
 import zmq
 from zmq.auth.thread import ThreadAuthenticator
 
-from daemon.curve import load_server_keys, start_curve_server_thread
 from daemon.stream_config import StreamingConfig
 from daemon.stream_messages import (
     PoseMessage,
@@ -34,6 +33,7 @@ from daemon.stream_messages import (
     decode_pose_message,
 )
 from daemon.stream_wire import StreamDecodeError
+from daemon.system.curve import load_server_keys, start_curve_server_thread
 
 _LOG = logging.getLogger(__name__)
 

@@ -25,9 +25,9 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
-from daemon.aio import wait_event, wait_future
 from daemon.mqtt_adapter import MqttAdapter, Outgoing
 from daemon.mqtt_inbox import Incoming, Subscription
+from daemon.system.aio import wait_event, wait_future
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.errors import FleetTimeoutError
 from daemon.vda5050.header import HeaderFactory

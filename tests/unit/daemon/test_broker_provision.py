@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.broker_provision import (
+from daemon.cli import main
+from daemon.system.broker_provision import (
     ACL_NAME,
     PASSWD_NAME,
     ProvisionError,
@@ -22,7 +23,6 @@ from daemon.broker_provision import (
     find_mosquitto_passwd,
     provision,
 )
-from daemon.cli import main
 from daemon.vda5050.config import FleetConfig
 
 needs_passwd = pytest.mark.skipif(

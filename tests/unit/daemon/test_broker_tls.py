@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.broker_tls import build_tls_context, tls_failure
+from daemon.system.broker_tls import build_tls_context, tls_failure
 from daemon.vda5050.config import BrokerConfig, TlsConfig
 from daemon.vda5050.errors import BrokerTlsError
 from tests.support.tls_certs import make_pki

@@ -15,7 +15,7 @@ import pytest
 
 from daemon.cli import main
 from daemon.config import EdgeConfig, load_config
-from daemon.credential_check import (
+from daemon.system.credential_check import (
     DEFAULT_CREDENTIALS_SOURCE,
     missing_secrets,
     needed_secrets,

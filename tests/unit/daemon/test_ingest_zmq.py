@@ -23,7 +23,6 @@ import zmq.asyncio
 import zmq.auth
 
 from daemon.cli import main
-from daemon.curve import CurveKeyError, generate_keypair
 from daemon.ingest_zmq import (
     CurveClientKeys,
     CurveConfig,
@@ -41,6 +40,7 @@ from daemon.ingest_zmq import (
 from daemon.motion_library import IngestResult
 from daemon.package_library import PackageLibrary, PackageLibraryConfig
 from daemon.package_store import PackageStore, PackageStoreConfig
+from daemon.system.curve import CurveKeyError, generate_keypair
 from estimators.demo_motion import make_demo_motion
 from estimators.package import HandsFormat, encode_package
 from estimators.track import ReferenceTrack

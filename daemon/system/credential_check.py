@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon.curve import CurveConfig
+from daemon.system.curve import CurveConfig
 
 if TYPE_CHECKING:
     from daemon.config import EdgeConfig
