@@ -37,8 +37,8 @@ from daemon.fleet_mqtt import EstopRelayOptions, FleetService, GenerationSetup
 from daemon.generation.activation import ControlLinkActivator
 from daemon.generation.camera import make_frame_source
 from daemon.ingest_zmq import IngestServer
-from daemon.package_library import PackageLibrary, PackageLibraryConfig
-from daemon.package_store import PackageStore, PackageStoreConfig
+from daemon.library.package_library import PackageLibrary, PackageLibraryConfig
+from daemon.library.package_store import PackageStore, PackageStoreConfig
 from daemon.streaming import StreamingInput
 from daemon.system.aio import wait_event
 from daemon.system.sd_notify import SdNotifier

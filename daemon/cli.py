@@ -422,7 +422,7 @@ def _package_track(
     path: Path, source: ModelSource, feedforward: FeedforwardJoints
 ) -> tuple[ReferenceTrack, dict[str, Any]]:
     """The checked track of a package file, as the service would build it at upload."""
-    from daemon.track_prep import TrackPreparer, TrackPrepConfig
+    from daemon.library.track_prep import TrackPreparer, TrackPrepConfig
     from estimators.errors import PackageRejectedError
     from estimators.package import PackageConfig, decode_package
 

@@ -73,7 +73,7 @@ from daemon.generation.job import GenerationRunner
 from daemon.generation.manifest import JobStatus
 from daemon.generation.progress import JobProgress
 from daemon.generation.request import GenerationJob, GenerationRequest
-from daemon.motion_library import IngestResult, MotionLibrary
+from daemon.library.motion_library import IngestResult, MotionLibrary
 from daemon.mqtt_adapter import MqttAdapter, Outgoing
 from daemon.mqtt_inbox import Incoming, Subscription
 from daemon.system.aio import wait_event

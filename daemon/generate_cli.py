@@ -43,7 +43,7 @@ from daemon.generation import (
 )
 from daemon.generation.activation import LOAD_MOTION_COMMAND
 from daemon.generation.camera import make_frame_source
-from daemon.motion_library import IngestResult, MotionLibrary
+from daemon.library.motion_library import IngestResult, MotionLibrary
 from estimators.package import CameraView
 from estimators.track import ReferenceTrack
 

@@ -1,7 +1,7 @@
 """``exoactor-edge package from-genmo``: a GENMO result file -> a checked motion package.
 
 Reads ``.pt``/``.npz``/``.npy`` safely, checks shapes exactly, then judges what the robot
-would do with it exactly as the daemon will at upload (``daemon.track_prep``): joint speeds
+would do with it exactly as the daemon will at upload (``daemon.library.track_prep``): joint speeds
 (a jump is refused, or smoothed with ``--smooth``) and arm self-collision (corrected and
 reported, or refused). Every failure is one line on stderr with a stable code: exit 2 for a
 file that cannot be imported, 1 for a motion the robot would refuse; no traceback.
@@ -17,7 +17,7 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from controller.robot.model_source import ModelNotFoundError, resolve_model
-from daemon.track_prep import TrackPreparer, TrackPrepConfig
+from daemon.library.track_prep import TrackPreparer, TrackPrepConfig
 from estimators.errors import (
     GenmoErrorCode,
     GenmoImportError,

@@ -37,7 +37,7 @@ import zmq.asyncio
 from zmq.auth.asyncio import AsyncioAuthenticator
 from zmq.utils.monitor import parse_monitor_message
 
-from daemon.motion_library import IngestResult, MotionLibrary
+from daemon.library.motion_library import IngestResult, MotionLibrary
 from daemon.system.curve import (
     CurveClientKeys,
     CurveConfig,

@@ -1,7 +1,7 @@
 """``exoactor-edge package inspect``: what a package is, and what the robot would do with it.
 
 Without ``--at``: metadata, arrays and the validation result, then the checks the daemon runs
-at upload (``daemon.track_prep``): peak joint speed per joint and the self-collision
+at upload (``daemon.library.track_prep``): peak joint speed per joint and the self-collision
 corrections. With ``--at SECONDS``: the command the runtime would send at that track time
 (t = 0 at the first frame, after the blend-in): the 29 body joints by MJCF name (the track's
 reference within the supervisor's soft limits, as the PD tracker commands it) and per hand its
@@ -25,7 +25,7 @@ import numpy as np
 from controller.embodiment import dex3, g1
 from controller.robot.model_source import ModelNotFoundError, resolve_model
 from controller.safety import SupervisorConfig
-from daemon.track_prep import PreparedTrack, TrackPreparer, TrackPrepConfig
+from daemon.library.track_prep import PreparedTrack, TrackPreparer, TrackPrepConfig
 from estimators.errors import PackageRejectedError, SigningKeyError
 from estimators.package import DecodedPackage, PackageConfig, decode_package, key_id_of
 from estimators.package.signing import parse_public_key

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from daemon.control_link import CommandKind, CommandResult, ControlLink
-from daemon.motion_library import MotionLibrary, UnknownPackageError
+from daemon.library.motion_library import MotionLibrary, UnknownPackageError
 
 
 class PackageActivator(Protocol):

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 
 from daemon.control_link import CommandKind, CommandResult, ControlLink
-from daemon.motion_library import MotionLibrary, UnknownPackageError
+from daemon.library.motion_library import MotionLibrary, UnknownPackageError
 from daemon.vda5050.actions import ErrorType
 from daemon.vda5050.fleet_state import FleetState
 from daemon.vda5050.steps import Step, StepKind

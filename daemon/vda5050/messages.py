@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from daemon.control_link import ControlStatus
-from daemon.motion_library import IngestResult
+from daemon.library.motion_library import IngestResult
 from daemon.vda5050.actions import ACTION_SPECS, ActionSpec, ActionType
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.header import HeaderFactory, Topic

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from daemon.fleet_mqtt import FleetService
-from daemon.motion_library import IngestResult
+from daemon.library.motion_library import IngestResult
 from daemon.mqtt_adapter import Outgoing
 from daemon.vda5050.config import BrokerConfig
 from daemon.vda5050.fleet_client import FleetClient, action_status

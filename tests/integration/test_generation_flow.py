@@ -37,8 +37,8 @@ from daemon.generation import (
 from daemon.generation.fakes import FakeCloud, Fault, FaultKind
 from daemon.generation.fakes.scene import synthetic_scene
 from daemon.ingest_zmq import IngestConfig, IngestServer
-from daemon.package_library import PackageLibrary, PackageLibraryConfig
-from daemon.package_store import PackageStore, PackageStoreConfig
+from daemon.library.package_library import PackageLibrary, PackageLibraryConfig
+from daemon.library.package_store import PackageStore, PackageStoreConfig
 from estimators.package import CameraView
 from estimators.track import ReferenceTrack
 

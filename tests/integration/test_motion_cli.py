@@ -19,7 +19,7 @@ import pytest
 from controller.embodiment import dex3, g1
 from controller.robot.model_source import resolve_model
 from daemon.cli import main
-from daemon.track_prep import TrackPreparer, TrackPrepConfig
+from daemon.library.track_prep import TrackPreparer, TrackPrepConfig
 from estimators.package import PackageConfig, decode_package
 from tests.support.genmo_files import genmo_arrays, hanging_arms, write_genmo
 

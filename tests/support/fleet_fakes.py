@@ -25,7 +25,7 @@ from daemon.control_link import (
     ModeEvent,
     TimingFigures,
 )
-from daemon.motion_library import IngestResult, UnknownPackageError
+from daemon.library.motion_library import IngestResult, UnknownPackageError
 from estimators.track import ReferenceTrack
 
 

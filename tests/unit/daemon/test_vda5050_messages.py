@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from daemon.control_link import ControlStatus, TimingFigures
-from daemon.motion_library import IngestResult
+from daemon.library.motion_library import IngestResult
 from daemon.vda5050.actions import ACTION_SPECS, ActionType
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.fleet_state import FleetState

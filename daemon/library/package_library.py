@@ -2,9 +2,9 @@
 
 ``submit``: decode and validate (``estimators.package.decode_package``; a signature is required
 when the ``PackageConfig`` says so), build the 50 Hz reference track and check what the robot
-would do with it (``daemon.track_prep``: joint speeds under the supervisor's limit with margin,
-arm self-collision corrected or refused) with the PD tracker's feed-forward (so a package whose
-track cannot be built or would move badly is refused too), store the message durably, then
+would do with it (``daemon.library.track_prep``: joint speeds under the supervisor's limit with
+margin, arm self-collision corrected or refused) with the PD tracker's feed-forward (so a package
+whose track cannot be built or would move badly is refused too), store the message durably, then
 answer; an accepted answer's ``detail`` says what the checks changed. A refused package is
 answered with its stable code and field, and nothing is stored or cached. A stored id is
 immutable: before any of that work, the envelope alone (digest, signature, claimed id) is read;
@@ -35,14 +35,14 @@ from dataclasses import dataclass, field
 from controller.collision_fix import CollisionConfig
 from controller.dynamics import FeedforwardJoints
 from controller.robot.model_source import ModelKind, ModelSource
-from daemon.motion_library import IngestResult, UnknownPackageError
-from daemon.package_store import (
+from daemon.library.motion_library import IngestResult, UnknownPackageError
+from daemon.library.package_store import (
     PackageIdConflictError,
     PackageStore,
     PackageStoreError,
     PutResult,
 )
-from daemon.track_prep import PreparedTrack, TrackPreparer, TrackPrepConfig
+from daemon.library.track_prep import PreparedTrack, TrackPreparer, TrackPrepConfig
 from estimators.continuity import JointSpeedConfig
 from estimators.errors import PackageErrorCode, PackageRejectedError
 from estimators.package import PackageConfig, PackageIdentity, decode_package, peek_identity

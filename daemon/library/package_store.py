@@ -37,7 +37,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.motion_library import UnknownPackageError
+from daemon.library.motion_library import UnknownPackageError
 
 _LOG = logging.getLogger(__name__)
 
