@@ -29,10 +29,10 @@ from controller.robot.mujoco_backend import SimMode
 from controller.robot.unitree_config import BackendKind
 from controller.safety import Mode
 from controller.stream_track import StreamPlaybackConfig
-from daemon.admin import AdminServer
 from daemon.config import EdgeConfig, service_environment
-from daemon.control_ipc import ControlProcess, LinkConfig, ZmqControlLink
-from daemon.control_link import CommandResult, ControlStatus
+from daemon.control.admin import AdminServer
+from daemon.control.control_ipc import ControlProcess, LinkConfig, ZmqControlLink
+from daemon.control.control_link import CommandResult, ControlStatus
 from daemon.fleet_mqtt import EstopRelayOptions, FleetService, GenerationSetup
 from daemon.generation.activation import ControlLinkActivator
 from daemon.generation.camera import make_frame_source

@@ -207,7 +207,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     policy = _load_sonic(config, base_dir)  # checks the models now: errors stop here
     if policy is not None:
         policy.close()
-    from daemon.robot_preflight import check_robot
+    from daemon.control.robot_preflight import check_robot
 
     check_robot(config)  # the robot's bus, before anything starts: errors stop here
     logging.getLogger().handlers.clear()  # the service logs through the journal handler only
@@ -252,7 +252,7 @@ def _cmd_send(args: argparse.Namespace) -> int:
 def _cmd_admin(args: argparse.Namespace) -> int:
     import asyncio
 
-    from daemon.admin import admin_request
+    from daemon.control.admin import admin_request
 
     config = _load(args.config, {})
     try:

@@ -63,7 +63,7 @@ from types import TracebackType
 from typing import Any
 
 from controller.estop_latch import EstopOrigin, estop_message_id
-from daemon.control_link import CommandKind, CommandResult, ControlLink, ControlStatus
+from daemon.control.control_link import CommandKind, CommandResult, ControlLink, ControlStatus
 from daemon.estop_lane import EstopRelayProcess, report_endpoint
 from daemon.estop_relay import RelaySettings
 from daemon.generation.camera import FrameSource

@@ -29,8 +29,8 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
-from daemon.admin import ADMIN_SOCKET
-from daemon.control_link import CommandResult
+from daemon.control.admin import ADMIN_SOCKET
+from daemon.control.control_link import CommandResult
 from daemon.generation import (
     GenerationConfig,
     GenerationRequest,

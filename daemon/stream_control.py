@@ -1,8 +1,8 @@
 """The stream relay's own, synchronous connection to the control process.
 
-Like the heartbeat thread (``daemon.heartbeat``), the stream relay talks to the control process
-over sockets of its own rather than through the event loop's ``ZmqControlLink``: a DEALER on the
-command socket (stream commands, each answered with an ack) and a PUSH on the e-stop socket (a
+Like the heartbeat thread (``daemon.control.heartbeat``), the stream relay talks to the control
+process over sockets of its own rather than through the event loop's ``ZmqControlLink``: a DEALER on
+the command socket (stream commands, each answered with an ack) and a PUSH on the e-stop socket (a
 producer's e-stop, sent at once). It runs on the relay's thread only; the messages are those of
 ``controller.process.stream_commands``.
 """
@@ -21,7 +21,7 @@ import zmq
 from controller.estop_latch import EstopOrigin
 from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, endpoint
 from controller.ipc.wire import WireError, encode_array, pack, unpack
-from daemon.control_link import CommandResult
+from daemon.control.control_link import CommandResult
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Any
 
 from controller.estop_latch import EstopOrigin
 from controller.sonic.config import SonicConfig
-from daemon.control_link import ControlLink
+from daemon.control.control_link import ControlLink
 from daemon.stream_config import StreamingConfig
 from daemon.stream_control import StreamControlClient
 from daemon.stream_frames import FrameBuilder

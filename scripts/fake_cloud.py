@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from controller.robot.model_source import ModelKind, ModelSource
-from daemon.control_link import CommandResult
+from daemon.control.control_link import CommandResult
 from daemon.generate_cli import report, run_with_display
 from daemon.generation import (
     GenerationConfig,

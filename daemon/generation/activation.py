@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from daemon.control_link import CommandKind, CommandResult, ControlLink
+from daemon.control.control_link import CommandKind, CommandResult, ControlLink
 from daemon.library.motion_library import MotionLibrary, UnknownPackageError
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from daemon.control_link import CommandKind, CommandResult, ControlLink
+from daemon.control.control_link import CommandKind, CommandResult, ControlLink
 from daemon.library.motion_library import MotionLibrary, UnknownPackageError
 from daemon.vda5050.actions import ErrorType
 from daemon.vda5050.fleet_state import FleetState

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from daemon.control_link import CommandResult, ControlStatus, ModeEvent
+from daemon.control.control_link import CommandResult, ControlStatus, ModeEvent
 from daemon.vda5050.action_dispatch import ActionDispatch
 from daemon.vda5050.actions import ActionType, ErrorType, InstantAction, ParsedInstantActions
 from daemon.vda5050.config import FleetConfig

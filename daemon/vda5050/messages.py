@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from daemon.control_link import ControlStatus
+from daemon.control.control_link import ControlStatus
 from daemon.library.motion_library import IngestResult
 from daemon.vda5050.actions import ACTION_SPECS, ActionSpec, ActionType
 from daemon.vda5050.config import FleetConfig

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from daemon.control_link import CommandResult, ControlStatus, ModeEvent
+from daemon.control.control_link import CommandResult, ControlStatus, ModeEvent
 from daemon.vda5050.actions import ErrorType, InstantAction
 from daemon.vda5050.robot_model import RobotModel
 from daemon.vda5050.robot_view import describe_cause, is_fault

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from daemon.control_link import ControlStatus
+from daemon.control.control_link import ControlStatus
 from daemon.vda5050.actions import ErrorType
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.tracker import ActionTracker

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller import estop_latch
-from daemon.control_link import ControlStatus
+from daemon.control.control_link import ControlStatus
 from daemon.vda5050.actions import ErrorType
 
 

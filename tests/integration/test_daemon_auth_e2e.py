@@ -29,7 +29,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from daemon.admin import admin_request
+from daemon.control.admin import admin_request
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.fleet_client import FleetClient, action_state
 from estimators.demo_motion import make_demo_package

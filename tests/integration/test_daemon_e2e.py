@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 import zmq
 
-from daemon.admin import admin_request
 from daemon.config import load_config
+from daemon.control.admin import admin_request
 from daemon.generation.fakes import FakeCloud
 from daemon.generation.fakes.scene import synthetic_scene
 from daemon.stream_messages import pack_pose_message

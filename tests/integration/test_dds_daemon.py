@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from controller.remote import RemoteKey
-from daemon.admin import admin_request
 from daemon.config import load_config
+from daemon.control.admin import admin_request
 from tests.support.dds import (
     Arrival,
     Bridge,

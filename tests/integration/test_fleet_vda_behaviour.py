@@ -18,7 +18,7 @@ import pytest
 
 from controller.robot.unitree_config import BackendKind
 from daemon.app import fleet_extras
-from daemon.control_link import ControlStatus
+from daemon.control.control_link import ControlStatus
 from daemon.mqtt_adapter import Outgoing
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.fleet_client import FleetClient, action_status, order_action_status

@@ -24,7 +24,7 @@ import numpy.typing as npt
 import pytest
 
 from daemon.config import EdgeConfig
-from daemon.control_link import CommandKind, CommandResult, ControlStatus, ModeEvent
+from daemon.control.control_link import CommandKind, CommandResult, ControlStatus, ModeEvent
 from daemon.generate_cli import add_generate_command
 from daemon.generation import (
     ControlLinkActivator,

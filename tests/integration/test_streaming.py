@@ -20,7 +20,7 @@ import pytest
 
 from controller.blend import BlendConfig
 from controller.embodiment import g1
-from daemon.control_link import CommandKind
+from daemon.control.control_link import CommandKind
 from daemon.stream_config import ProducerStop
 from daemon.stream_messages import pack_command_message, pack_pose_message
 from tests.support.sonic_producer import realistic_v3_fields, v1_fields, v4_fields

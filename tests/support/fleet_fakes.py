@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from controller.estop_latch import EstopOrigin, ResetRequester
-from daemon.control_link import (
+from daemon.control.control_link import (
     CommandKind,
     CommandResult,
     ControlStatus,

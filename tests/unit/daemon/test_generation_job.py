@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from daemon.control_link import CommandResult
+from daemon.control.control_link import CommandResult
 from daemon.generation import (
     GenerationConfig,
     GenerationRequest,

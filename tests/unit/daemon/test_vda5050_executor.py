@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from controller.estop_latch import EstopOrigin
-from daemon.control_link import ControlStatus
+from daemon.control.control_link import ControlStatus
 from daemon.vda5050.actions import parse_instant_actions
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.executor import StepRunner

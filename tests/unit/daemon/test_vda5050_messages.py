@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from daemon.control_link import ControlStatus, TimingFigures
+from daemon.control.control_link import ControlStatus, TimingFigures
 from daemon.library.motion_library import IngestResult
 from daemon.vda5050.actions import ACTION_SPECS, ActionType
 from daemon.vda5050.config import FleetConfig

@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from daemon.control_link import CommandResult, ControlStatus
+from daemon.control.control_link import CommandResult, ControlStatus
 from daemon.vda5050.actions import ErrorType
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.header import HeaderFactory

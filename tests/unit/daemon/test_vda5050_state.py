@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from daemon.control_link import CommandResult, ControlStatus, ModeEvent
+from daemon.control.control_link import CommandResult, ControlStatus, ModeEvent
 from daemon.vda5050.actions import parse_instant_actions
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.fleet_state import FleetState, Step, StepKind, relevant_part

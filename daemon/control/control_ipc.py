@@ -5,8 +5,8 @@ nothing of the daemon's asyncio state is inherited), restarts it when it dies, w
 and counts restarts. ``ZmqControlLink`` is the async client: an e-stop goes out on its own
 (synchronous) socket the moment it is asked for; commands wait for the control process's
 acknowledgement; heartbeats go out every ``heartbeat_period_s`` from a thread of their own
-(``daemon.heartbeat``: never starved by a busy event loop, withheld when the loop stalls or a
-health check fails) so the control process can hold, then damp, if the daemon is unwell. A
+(``daemon.control.heartbeat``: never starved by a busy event loop, withheld when the loop stalls or
+a health check fails) so the control process can hold, then damp, if the daemon is unwell. A
 latched e-stop survives a restart because the latch lives in a file, and one that is not on
 disk yet is carried over by the daemon.
 """
@@ -36,14 +36,14 @@ from controller.ipc import COMMAND_SOCKET, ESTOP_SOCKET, STATUS_SOCKET, endpoint
 from controller.ipc.wire import WireError, encode_track, pack, unpack
 from controller.process.main import ControlProcessSettings
 from controller.safety import SupervisorStart
-from daemon.control_link import (
+from daemon.control.control_link import (
     CommandKind,
     CommandResult,
     ControlStatus,
     ModeEvent,
     TimingFigures,
 )
-from daemon.heartbeat import HeartbeatThread
+from daemon.control.heartbeat import HeartbeatThread
 from daemon.system.aio import wait_future
 from estimators.track import ReferenceTrack
 

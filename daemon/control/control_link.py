@@ -2,7 +2,7 @@
 
 The control process (``controller.process``) runs the 50 Hz loop; the daemon reaches it only
 through this seam. The production implementation talks ZeroMQ ``ipc://`` to a child process
-(``daemon.control_ipc``); unit tests use ``InMemoryControlLink``, which runs the same
+(``daemon.control.control_ipc``); unit tests use ``InMemoryControlLink``, which runs the same
 supervisor logic without a process.
 
 Commands answer with a ``CommandResult``; the e-stop answers nothing and never waits behind

@@ -21,7 +21,7 @@ import zmq
 import zmq.asyncio
 
 from controller.estop_latch import EstopOrigin, ResetRequester
-from daemon.control_link import CommandKind, ControlLink
+from daemon.control.control_link import CommandKind, ControlLink
 from daemon.generation.activation import PackageActivator, answer_load_motion
 
 log = logging.getLogger(__name__)
