@@ -36,10 +36,10 @@ from daemon.control.control_link import CommandResult, ControlStatus
 from daemon.fleet_mqtt import EstopRelayOptions, FleetService, GenerationSetup
 from daemon.generation.activation import ControlLinkActivator
 from daemon.generation.camera import make_frame_source
-from daemon.ingest_zmq import IngestServer
+from daemon.inputs.ingest_zmq import IngestServer
+from daemon.inputs.streaming import StreamingInput
 from daemon.library.package_library import PackageLibrary, PackageLibraryConfig
 from daemon.library.package_store import PackageStore, PackageStoreConfig
-from daemon.streaming import StreamingInput
 from daemon.system.aio import wait_event
 from daemon.system.sd_notify import SdNotifier
 from daemon.vda5050.robot_view import BatterySource, RobotExtras

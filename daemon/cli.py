@@ -216,7 +216,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
-    from daemon.ingest_zmq import UploadError, upload_sync
+    from daemon.inputs.ingest_zmq import UploadError, upload_sync
     from daemon.system.curve import CurveClientKeys, CurveKeyError, read_key_pair, read_public_key
 
     config = _load(args.config, {})

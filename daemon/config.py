@@ -25,8 +25,8 @@ from controller.robot.unitree_config import BackendKind, UnitreeDdsConfig
 from controller.safety import SupervisorConfig
 from controller.sonic.config import SonicConfig
 from daemon.generation.config import GenerationConfig
-from daemon.ingest_zmq import IngestConfig
-from daemon.stream_config import StreamingConfig
+from daemon.inputs.ingest_zmq import IngestConfig
+from daemon.inputs.stream_config import StreamingConfig
 from daemon.vda5050.config import FleetConfig
 from estimators.errors import SigningKeyError
 from estimators.package import PackageConfig, key_id_of

@@ -70,7 +70,7 @@ class UploadLibrary:
         self._timeout_s = timeout_s
 
     async def submit(self, data: bytes, *, source: str) -> IngestResult:
-        from daemon.ingest_zmq import UploadError, upload
+        from daemon.inputs.ingest_zmq import UploadError, upload
 
         try:
             return await upload(self._endpoint, data, self._timeout_s)

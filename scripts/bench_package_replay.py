@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))  # tests.support: the same broker launcher the tes
 
 from controller.ipc import COMMAND_SOCKET, STATUS_SOCKET, endpoint
 from controller.ipc.wire import pack, unpack
-from daemon.ingest_zmq import upload
+from daemon.inputs.ingest_zmq import upload
 from estimators.demo_motion import make_demo_package
 from tests.support.mosquitto import MosquittoBroker, find_mosquitto, free_port
 from tests.support.service_config import write_service_config

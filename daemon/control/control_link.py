@@ -43,7 +43,7 @@ class CommandResult:
     """Why a command was refused (e.g. "mode is PASSIVE; enable first")."""
     code: str = ""
     """A stable code for the refusal, where the control process gives one (stream commands,
-    ``daemon.stream_control``)."""
+    ``daemon.inputs.stream_control``)."""
 
 
 @dataclass(frozen=True)

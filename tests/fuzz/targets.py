@@ -17,10 +17,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from daemon.stream_frames import FrameBuilder
-from daemon.stream_messages import decode_pose_message
-from daemon.stream_session import RobotView, StepKind, StreamSession
-from daemon.stream_wire import StreamDecodeError, StreamErrorCode
+from daemon.inputs.stream_frames import FrameBuilder
+from daemon.inputs.stream_messages import decode_pose_message
+from daemon.inputs.stream_session import RobotView, StepKind, StreamSession
+from daemon.inputs.stream_wire import StreamDecodeError, StreamErrorCode
 from daemon.vda5050.actions import (
     ErrorType,
     InstantAction,

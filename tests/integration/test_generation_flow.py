@@ -36,7 +36,7 @@ from daemon.generation import (
 )
 from daemon.generation.fakes import FakeCloud, Fault, FaultKind
 from daemon.generation.fakes.scene import synthetic_scene
-from daemon.ingest_zmq import IngestConfig, IngestServer
+from daemon.inputs.ingest_zmq import IngestConfig, IngestServer
 from daemon.library.package_library import PackageLibrary, PackageLibraryConfig
 from daemon.library.package_store import PackageStore, PackageStoreConfig
 from estimators.package import CameraView

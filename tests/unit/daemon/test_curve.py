@@ -20,9 +20,9 @@ import zmq.auth
 from zmq.utils.monitor import parse_monitor_message
 
 from daemon.config import ConfigError, load_config
-from daemon.stream_config import StreamingConfig
-from daemon.stream_messages import PoseMessage, pack_pose_message
-from daemon.stream_subscriber import Pose, StreamReceiver
+from daemon.inputs.stream_config import StreamingConfig
+from daemon.inputs.stream_messages import PoseMessage, pack_pose_message
+from daemon.inputs.stream_subscriber import Pose, StreamReceiver
 from daemon.system.curve import (
     CurveClientKeys,
     CurveConfig,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.ingest_zmq import IngestConfig, IngestServer
+from daemon.inputs.ingest_zmq import IngestConfig, IngestServer
 from daemon.library.motion_library import IngestResult
 
 MIB = 1024 * 1024

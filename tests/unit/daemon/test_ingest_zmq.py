@@ -23,7 +23,7 @@ import zmq.asyncio
 import zmq.auth
 
 from daemon.cli import main
-from daemon.ingest_zmq import (
+from daemon.inputs.ingest_zmq import (
     CurveClientKeys,
     CurveConfig,
     CurveServerKeys,

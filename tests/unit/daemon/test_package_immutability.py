@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from daemon.ingest_zmq import decode_answer, encode_answer
+from daemon.inputs.ingest_zmq import decode_answer, encode_answer
 from daemon.library.motion_library import IngestResult
 from daemon.library.package_library import PACKAGE_ID_CONFLICT, PackageLibrary, PackageLibraryConfig
 from daemon.library.package_store import PackageStore, PackageStoreConfig

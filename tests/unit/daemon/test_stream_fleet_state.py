@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timezone
 
 from daemon.control.control_link import ControlStatus
-from daemon.stream_refusals import RefusalCause, StreamRefusals, fleet_information
+from daemon.inputs.stream_refusals import RefusalCause, StreamRefusals, fleet_information
 from daemon.vda5050.config import FleetConfig
 from daemon.vda5050.fleet_state import FleetState, relevant_part
 from daemon.vda5050.header import HeaderFactory

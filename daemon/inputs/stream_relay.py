@@ -5,10 +5,10 @@ relay): a frame is worth something only if it arrives within the jitter buffer's
 (40 ms). The event loop shares the CPU with everything else the daemon does, and on a loaded
 machine a normal-priority process waits its turn for tens of milliseconds; the benchmark
 (``scripts/bench_stream.py --load``) showed the stream starving then. The relay waits on the
-producer's socket, decodes, decides (``daemon.stream_session``), builds frames
-(``daemon.stream_frames``) and hands them to the control process over its own connection
-(``daemon.stream_control``), one message at a time, in order. A producer's e-stop is sent from
-here at once.
+producer's socket, decodes, decides (``daemon.inputs.stream_session``), builds frames
+(``daemon.inputs.stream_frames``) and hands them to the control process over its own connection
+(``daemon.inputs.stream_control``), one message at a time, in order. A producer's e-stop is sent
+from here at once.
 
 What the event loop needs (status, refusals for the fleet, the robot's re-enable) crosses
 under one lock: ``status`` and ``robot_enabled`` may be called from any thread.
@@ -25,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from daemon.stream_control import StreamChunk, StreamControlClient
-from daemon.stream_frames import FrameBuilder
-from daemon.stream_messages import PoseMessage, ProducerCommand
-from daemon.stream_refusals import RefusalCause, StreamRefusals
-from daemon.stream_session import RobotView, Step, StepKind, StreamSession
-from daemon.stream_subscriber import Command, Pose, Refused, StreamReceiver
+from daemon.inputs.stream_control import StreamChunk, StreamControlClient
+from daemon.inputs.stream_frames import FrameBuilder
+from daemon.inputs.stream_messages import PoseMessage, ProducerCommand
+from daemon.inputs.stream_refusals import RefusalCause, StreamRefusals
+from daemon.inputs.stream_session import RobotView, Step, StepKind, StreamSession
+from daemon.inputs.stream_subscriber import Command, Pose, Refused, StreamReceiver
 
-log = logging.getLogger("daemon.streaming")
+log = logging.getLogger("daemon.inputs.streaming")
 
 _POLL_MS = 50
 _MAP_SAMPLES = 4096

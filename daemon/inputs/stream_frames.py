@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from controller.embodiment import g1
 from controller.embodiment.dex3 import HAND_Q_MAX, HAND_Q_MIN
-from daemon.stream_messages import NUM_HAND_JOINTS, PoseMessage
+from daemon.inputs.stream_messages import NUM_HAND_JOINTS, PoseMessage
 from estimators.g1_from_joints import joints_to_g1, valid_frames
 from estimators.g1_mapping import smpl_to_g1
 from estimators.hands.dex3_targets import DEX3_PRESETS

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-_LOG = logging.getLogger("daemon.streaming")
+_LOG = logging.getLogger("daemon.inputs.streaming")
 
 
 class RefusalCause(str, enum.Enum):

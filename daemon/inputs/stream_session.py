@@ -18,7 +18,7 @@ Between streams the protocol version is free. Producer commands (SONIC's ``comma
 ``start`` arms an engage (and lets a stream take over from a playing package), ``stop`` is the
 producer's e-stop (or a graceful end, per configuration), ``planner`` on ends the stream and
 refuses pose frames (there is no kinematic planner here), ``delta_heading`` turns the
-reference. ``StreamSession`` only decides; ``daemon.streaming`` carries the decisions out.
+reference. ``StreamSession`` only decides; ``daemon.inputs.streaming`` carries the decisions out.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from daemon.stream_config import ProducerStop
-from daemon.stream_messages import PoseMessage, ProducerCommand
-from daemon.stream_refusals import RefusalCause
+from daemon.inputs.stream_config import ProducerStop
+from daemon.inputs.stream_messages import PoseMessage, ProducerCommand
+from daemon.inputs.stream_refusals import RefusalCause
 
 
 class SessionPhase(enum.Enum):

@@ -3,9 +3,10 @@
 Existing SONIC producers (PICO teleoperation, the webcam example, the VLA) publish on a PUB
 socket they bind; we connect a SUB to it, subscribed to both topics. Each message is stamped
 with its arrival time (monotonic ns: the jitter buffer's clock samples) and decoded. Nothing is
-logged here: a refused message is returned as a ``Refused`` (``daemon.stream_refusals`` logs).
+logged here: a refused message is returned as a ``Refused`` (``daemon.inputs.stream_refusals``
+logs).
 
-Synchronous on purpose: it is read by the stream relay's thread (``daemon.stream_relay``), at
+Synchronous on purpose: it is read by the stream relay's thread (``daemon.inputs.stream_relay``), at
 real-time priority where permitted, not by the event loop. The socket has a ZeroMQ context of
 its own, whose I/O thread gets the same priority, so a busy machine delays neither. With CURVE
 the ZAP handler is a thread of that context too. CONFLATE stays off: a message carries a batch
@@ -25,14 +26,14 @@ from typing import Any
 import zmq
 from zmq.auth.thread import ThreadAuthenticator
 
-from daemon.stream_config import StreamingConfig
-from daemon.stream_messages import (
+from daemon.inputs.stream_config import StreamingConfig
+from daemon.inputs.stream_messages import (
     PoseMessage,
     ProducerCommand,
     decode_command_message,
     decode_pose_message,
 )
-from daemon.stream_wire import StreamDecodeError
+from daemon.inputs.stream_wire import StreamDecodeError
 from daemon.system.curve import load_server_keys, start_curve_server_thread
 
 _LOG = logging.getLogger(__name__)

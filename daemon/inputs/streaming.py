@@ -26,13 +26,13 @@ from typing import Any
 from controller.estop_latch import EstopOrigin
 from controller.sonic.config import SonicConfig
 from daemon.control.control_link import ControlLink
-from daemon.stream_config import StreamingConfig
-from daemon.stream_control import StreamControlClient
-from daemon.stream_frames import FrameBuilder
-from daemon.stream_refusals import StreamRefusals, fleet_information
-from daemon.stream_relay import StreamRelay
-from daemon.stream_session import RobotView, StreamSession
-from daemon.stream_subscriber import StreamReceiver
+from daemon.inputs.stream_config import StreamingConfig
+from daemon.inputs.stream_control import StreamControlClient
+from daemon.inputs.stream_frames import FrameBuilder
+from daemon.inputs.stream_refusals import StreamRefusals, fleet_information
+from daemon.inputs.stream_relay import StreamRelay
+from daemon.inputs.stream_session import RobotView, StreamSession
+from daemon.inputs.stream_subscriber import StreamReceiver
 
 
 def controller_profile(sonic: SonicConfig | None) -> tuple[dict[int, str], bool]:

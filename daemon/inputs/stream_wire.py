@@ -10,7 +10,7 @@ The header is ``{"v": VERSION, "endian": "le", "count": N, "fields": [{"name", "
 header order with no padding (../shared/reference/sonic-deploy.md §1; SONIC's builder is
 ``pack_pose_message()`` in ``gear_sonic/utils/teleop/zmq/zmq_planner_sender.py``).
 
-This module knows the format, not what the fields mean: ``daemon.stream_messages`` turns
+This module knows the format, not what the fields mean: ``daemon.inputs.stream_messages`` turns
 ``pose`` and ``command`` messages into typed messages. Every refusal is a ``StreamDecodeError``
 with a ``StreamErrorCode``; nothing else escapes, whatever the bytes.
 """

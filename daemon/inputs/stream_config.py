@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from controller.stream_track import StreamPlaybackConfig
-from daemon.stream_wire import HEADER_SIZE, StreamDecodeConfig
+from daemon.inputs.stream_wire import HEADER_SIZE, StreamDecodeConfig
 from daemon.system.curve import CurveConfig
 
 

@@ -15,7 +15,7 @@ The frame count comes from the array shapes: SONIC's own Python sender writes ``
 whatever it sends. A ``command`` message (SONIC's ``zmq_manager``) carries ``start``, ``stop``
 and ``planner`` flags (``u8``/``bool``/``i32``, shape ``[1]``) and an optional
 ``delta_heading`` (f32, rad); its header version is not checked (SONIC's sender writes 1).
-Decoding is stateless: which version a *stream* may use is ``daemon.stream_session``'s job.
+Decoding is stateless: which version a *stream* may use is ``daemon.inputs.stream_session``'s job.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from daemon.stream_wire import (
+from daemon.inputs.stream_wire import (
     COMMAND_TOPIC,
     FLOATS,
     INTS,
