@@ -33,7 +33,8 @@ from daemon.config import EdgeConfig, service_environment
 from daemon.control.admin import AdminServer
 from daemon.control.control_ipc import ControlProcess, LinkConfig, ZmqControlLink
 from daemon.control.control_link import CommandResult, ControlStatus
-from daemon.fleet_mqtt import EstopRelayOptions, FleetService, GenerationSetup
+from daemon.fleet.fleet_mqtt import EstopRelayOptions, FleetService, GenerationSetup
+from daemon.fleet.vda5050.robot_view import BatterySource, RobotExtras
 from daemon.generation.activation import ControlLinkActivator
 from daemon.generation.camera import make_frame_source
 from daemon.inputs.ingest_zmq import IngestServer
@@ -42,7 +43,6 @@ from daemon.library.package_library import PackageLibrary, PackageLibraryConfig
 from daemon.library.package_store import PackageStore, PackageStoreConfig
 from daemon.system.aio import wait_event
 from daemon.system.sd_notify import SdNotifier
-from daemon.vda5050.robot_view import BatterySource, RobotExtras
 from estimators.continuity import JointSpeedConfig
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from daemon.vda5050.config import FleetConfig
+from daemon.fleet.vda5050.config import FleetConfig
 
 PASSWD_NAME = "exoactor.passwd"
 ACL_NAME = "exoactor.acl"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ssl
 
-from daemon.vda5050.config import BrokerConfig, TlsConfig
-from daemon.vda5050.errors import BrokerTlsError
+from daemon.fleet.vda5050.config import BrokerConfig, TlsConfig
+from daemon.fleet.vda5050.errors import BrokerTlsError
 
 _VERIFY_FAILED = "CERTIFICATE_VERIFY_FAILED"
 

@@ -26,10 +26,10 @@ import zmq
 
 from daemon.config import load_config
 from daemon.control.admin import admin_request
+from daemon.fleet.vda5050.fleet_client import FleetClient
 from daemon.generation.fakes import FakeCloud
 from daemon.generation.fakes.scene import synthetic_scene
 from daemon.inputs.stream_messages import pack_pose_message
-from daemon.vda5050.fleet_client import FleetClient
 from estimators.demo_motion import make_demo_package
 from scripts.fake_cloud import config_snippet
 from tests.support.mosquitto import MosquittoBroker, free_port

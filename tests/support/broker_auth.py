@@ -14,8 +14,8 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
+from daemon.fleet.vda5050.config import BrokerConfig, FleetConfig
 from daemon.system.broker_provision import ProvisionResult, find_mosquitto_passwd, provision
-from daemon.vda5050.config import BrokerConfig, FleetConfig
 from tests.support.mosquitto import BrokerTls, MosquittoBroker, find_mosquitto, shipped_settings
 
 ROBOT = "G1-0001"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from daemon.cli import main
+from daemon.fleet.vda5050.config import FleetConfig
 from daemon.system.broker_provision import (
     ACL_NAME,
     PASSWD_NAME,
@@ -23,7 +24,6 @@ from daemon.system.broker_provision import (
     find_mosquitto_passwd,
     provision,
 )
-from daemon.vda5050.config import FleetConfig
 
 needs_passwd = pytest.mark.skipif(
     find_mosquitto_passwd() is None, reason="mosquitto_passwd missing (apt-get install mosquitto)"

@@ -38,9 +38,9 @@ from paho.mqtt.properties import Properties
 
 from controller.estop_latch import EstopOrigin, estop_message_id
 from controller.ipc.wire import pack
-from daemon.mqtt_adapter import read_password
+from daemon.fleet.mqtt_adapter import read_password
+from daemon.fleet.vda5050.config import BrokerConfig
 from daemon.system.broker_tls import build_tls_context
-from daemon.vda5050.config import BrokerConfig
 
 log = logging.getLogger(__name__)
 
@@ -185,10 +185,10 @@ def _die_with_parent(parent_pid: int | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m daemon.estop_relay SETTINGS_FILE", file=sys.stderr)  # noqa: T201
+        print("usage: python -m daemon.fleet.estop_relay SETTINGS_FILE", file=sys.stderr)  # noqa: T201
         return 2
     # Run as ``-m``, this module is ``__main__``: the pickled class is the importable one.
-    from daemon import estop_relay
+    from daemon.fleet import estop_relay
 
     settings = pickle.loads(Path(args[0]).read_bytes())  # written by the daemon, mode 0600
     if not isinstance(settings, estop_relay.RelaySettings):

@@ -14,7 +14,7 @@ from typing import Any
 
 from controller import estop_latch
 from daemon.control.control_link import ControlStatus
-from daemon.vda5050.actions import ErrorType
+from daemon.fleet.vda5050.actions import ErrorType
 
 
 class OperatingMode(enum.Enum):

@@ -18,11 +18,11 @@ import enum
 from dataclasses import dataclass
 
 from daemon.control.control_link import CommandResult, ControlStatus, ModeEvent
-from daemon.vda5050.actions import ErrorType, InstantAction
-from daemon.vda5050.robot_model import RobotModel
-from daemon.vda5050.robot_view import describe_cause, is_fault
-from daemon.vda5050.steps import Step, StepKind
-from daemon.vda5050.tracker import ActionStatus
+from daemon.fleet.vda5050.actions import ErrorType, InstantAction
+from daemon.fleet.vda5050.robot_model import RobotModel
+from daemon.fleet.vda5050.robot_view import describe_cause, is_fault
+from daemon.fleet.vda5050.steps import Step, StepKind
+from daemon.fleet.vda5050.tracker import ActionStatus
 
 
 class _Phase(enum.Enum):

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daemon.vda5050.errors import FleetConfigError
+from daemon.fleet.vda5050.errors import FleetConfigError
 
 PROTOCOL_VERSION = "3.0.0"
 """The VDA 5050 version every message header carries."""

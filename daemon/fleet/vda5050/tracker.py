@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from daemon.vda5050.actions import ErrorType
+from daemon.fleet.vda5050.actions import ErrorType
 
 
 class ActionStatus(enum.Enum):

@@ -1,4 +1,4 @@
-"""The daemon's side of the e-stop relay (``daemon.estop_relay``): start it, keep it running,
+"""The daemon's side of the e-stop relay (``daemon.fleet.estop_relay``): start it, keep it running,
 and hand what it relayed to the fleet service for reporting.
 
 The relay engages the e-stop by itself; the daemon only reports (action states on the fleet's
@@ -25,8 +25,8 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
-from daemon.estop_relay import RelaySettings
-from daemon.mqtt_inbox import Incoming
+from daemon.fleet.estop_relay import RelaySettings
+from daemon.fleet.mqtt_inbox import Incoming
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def report_endpoint(run_dir: Path) -> str:
 
 
 class EstopRelayProcess:
-    """Runs ``python -m daemon.estop_relay`` as a supervised child; an async context manager.
+    """Runs ``python -m daemon.fleet.estop_relay`` as a supervised child; an async context manager.
 
     Args:
         settings: What the relay connects to (``parent_pid`` is filled in here).
@@ -124,7 +124,7 @@ class EstopRelayProcess:
         env = dict(os.environ)
         env.pop("NOTIFY_SOCKET", None)  # only the daemon talks to systemd
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "daemon.estop_relay", str(settings_file)], env=env
+            [sys.executable, "-m", "daemon.fleet.estop_relay", str(settings_file)], env=env
         )
         log.info("e-stop relay started (pid %s) on %s", self._process.pid, settings.topic)
 

@@ -11,7 +11,7 @@ The same defences as instantActions: strict JSON (``strict_json``), the header a
 this robot, freshness (``command_expiry_s``, ``max_clock_skew_s``), bounded sizes. Every
 refusal is an ``OrderRejection`` with a VDA 5050 v3 predefined error type (§6.6.5.4); nothing
 else escapes ``parse_order``. The rules that depend on the robot's current order (orderId and
-orderUpdateId, VDA 5050 §6.1.2) are ``daemon.vda5050.order_control``'s.
+orderUpdateId, VDA 5050 §6.1.2) are ``daemon.fleet.vda5050.order_control``'s.
 """
 
 from __future__ import annotations
@@ -21,9 +21,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from daemon.vda5050.action_specs import ActionType
-from daemon.vda5050.actions import MAX_JSON_DEPTH, InstantAction, check_unique_ids, typed_action
-from daemon.vda5050.envelope import (
+from daemon.fleet.vda5050.action_specs import ActionType
+from daemon.fleet.vda5050.actions import (
+    MAX_JSON_DEPTH,
+    InstantAction,
+    check_unique_ids,
+    typed_action,
+)
+from daemon.fleet.vda5050.envelope import (
     ORDER_BLOCKING,
     EnvelopeError,
     Freshness,
@@ -32,8 +37,8 @@ from daemon.vda5050.envelope import (
     check_fresh,
     check_header,
 )
-from daemon.vda5050.error_book import error_entry
-from daemon.vda5050.strict_json import JsonRejectedError, load_json
+from daemon.fleet.vda5050.error_book import error_entry
+from daemon.fleet.vda5050.strict_json import JsonRejectedError, load_json
 
 MAX_ORDER_UPDATE_ID = 2**32 - 1
 """orderUpdateId is a uint32."""

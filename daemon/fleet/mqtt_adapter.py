@@ -12,7 +12,7 @@ so only this module touches aiomqtt (pinned ``>=2.5,<3``). What it adds to aiomq
 - TCP_NODELAY on the client socket: paho leaves Nagle's algorithm on, which together with the
   broker's delayed ACKs was seen adding ~40 ms to a small command on loopback (~3 ms without);
 - MQTT 5 message expiry, response topic and correlation data on publish;
-- one inbox that outlives connections (``daemon.mqtt_inbox``): each message is seen the moment
+- one inbox that outlives connections (``daemon.fleet.mqtt_inbox``): each message is seen the moment
   it is decoded (the fleet's e-stop fast lane), oversize payloads are refused at arrival and
   every subscription's lane is bounded, so a flood can neither delay an e-stop nor eat memory;
 - MQTT 5 ``Maximum Packet Size`` in CONNECT, so the broker does not even send what is too big;
@@ -40,11 +40,11 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from daemon.mqtt_inbox import ArrivalQueue, Inbox, Incoming, Subscription
+from daemon.fleet.mqtt_inbox import ArrivalQueue, Inbox, Incoming, Subscription
+from daemon.fleet.vda5050.config import BrokerConfig
+from daemon.fleet.vda5050.errors import BrokerCredentialError, BrokerTlsError
 from daemon.system.aio import wait_event
 from daemon.system.broker_tls import build_tls_context, tls_failure
-from daemon.vda5050.config import BrokerConfig
-from daemon.vda5050.errors import BrokerCredentialError, BrokerTlsError
 
 log = logging.getLogger(__name__)
 

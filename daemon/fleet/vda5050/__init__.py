@@ -13,16 +13,16 @@ actions in sequence), ``robot_model`` (what those share), ``steps`` (what the mo
 the service), ``executor`` (runs the model's steps against a ``ControlLink``), ``messages``
 (builders), ``state_readout`` (reading a received state message). ``fleet_client`` is the one
 module here that does I/O: the fleet controller side, used by ``scripts/fleet_sim.py`` and
-tests. The MQTT wiring is ``daemon.fleet_mqtt``.
+tests. The MQTT wiring is ``daemon.fleet.fleet_mqtt``.
 """
 
-from daemon.vda5050.actions import ActionType, ErrorType, parse_instant_actions
-from daemon.vda5050.config import BrokerConfig, FleetConfig, TlsConfig, Topics
-from daemon.vda5050.errors import BrokerCredentialError, FleetConfigError, FleetTimeoutError
-from daemon.vda5050.fleet_state import FleetState
-from daemon.vda5050.robot_view import OperatingMode, RobotExtras
-from daemon.vda5050.steps import Step, StepKind
-from daemon.vda5050.tracker import ActionStatus
+from daemon.fleet.vda5050.actions import ActionType, ErrorType, parse_instant_actions
+from daemon.fleet.vda5050.config import BrokerConfig, FleetConfig, TlsConfig, Topics
+from daemon.fleet.vda5050.errors import BrokerCredentialError, FleetConfigError, FleetTimeoutError
+from daemon.fleet.vda5050.fleet_state import FleetState
+from daemon.fleet.vda5050.robot_view import OperatingMode, RobotExtras
+from daemon.fleet.vda5050.steps import Step, StepKind
+from daemon.fleet.vda5050.tracker import ActionStatus
 
 __all__ = [
     "ActionStatus",

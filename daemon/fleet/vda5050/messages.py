@@ -16,11 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from daemon.control.control_link import ControlStatus
+from daemon.fleet.vda5050.actions import ACTION_SPECS, ActionSpec, ActionType
+from daemon.fleet.vda5050.config import FleetConfig
+from daemon.fleet.vda5050.header import HeaderFactory, Topic
+from daemon.fleet.vda5050.orders import ORDER_ACTION_TYPES
 from daemon.library.motion_library import IngestResult
-from daemon.vda5050.actions import ACTION_SPECS, ActionSpec, ActionType
-from daemon.vda5050.config import FleetConfig
-from daemon.vda5050.header import HeaderFactory, Topic
-from daemon.vda5050.orders import ORDER_ACTION_TYPES
 
 
 class ConnectionState(enum.Enum):

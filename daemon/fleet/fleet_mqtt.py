@@ -42,9 +42,9 @@ Why a topic and a process of its own for ``emergencyStop``: a broker drops messa
 subscriber that cannot keep up (mosquitto: "Outgoing messages are being dropped"), from all of
 that client's subscriptions alike. Flooded with instantActions, a connection loses e-stops sent
 on instantActions too (measured: 91 of 214 lost, p99 1.5 s); a connection of its own,
-subscribed to nothing else, lost none. The relay (``daemon.estop_relay``) holds that connection
-in a small process of its own, so neither the daemon's busy event loop nor its GIL is in the
-way; it sends the e-stop straight to the control process and forwards the message here only
+subscribed to nothing else, lost none. The relay (``daemon.fleet.estop_relay``) holds that
+connection in a small process of its own, so neither the daemon's busy event loop nor its GIL is in
+the way; it sends the e-stop straight to the control process and forwards the message here only
 for reporting. ``FleetClient.emergency_stop`` sends on both topics.
 """
 
@@ -64,21 +64,12 @@ from typing import Any
 
 from controller.estop_latch import EstopOrigin, estop_message_id
 from daemon.control.control_link import CommandKind, CommandResult, ControlLink, ControlStatus
-from daemon.estop_lane import EstopRelayProcess, report_endpoint
-from daemon.estop_relay import RelaySettings
-from daemon.generation.camera import FrameSource
-from daemon.generation.config import GenerationConfig
-from daemon.generation.errors import JobBusyError
-from daemon.generation.job import GenerationRunner
-from daemon.generation.manifest import JobStatus
-from daemon.generation.progress import JobProgress
-from daemon.generation.request import GenerationJob, GenerationRequest
-from daemon.library.motion_library import IngestResult, MotionLibrary
-from daemon.mqtt_adapter import MqttAdapter, Outgoing
-from daemon.mqtt_inbox import Incoming, Subscription
-from daemon.system.aio import wait_event
-from daemon.task_supervisor import TaskProgress, TaskSupervisor
-from daemon.vda5050.actions import (
+from daemon.fleet.estop_lane import EstopRelayProcess, report_endpoint
+from daemon.fleet.estop_relay import RelaySettings
+from daemon.fleet.mqtt_adapter import MqttAdapter, Outgoing
+from daemon.fleet.mqtt_inbox import Incoming, Subscription
+from daemon.fleet.task_supervisor import TaskProgress, TaskSupervisor
+from daemon.fleet.vda5050.actions import (
     ActionType,
     ErrorType,
     Freshness,
@@ -87,11 +78,11 @@ from daemon.vda5050.actions import (
     oversize_message,
     parse_instant_actions,
 )
-from daemon.vda5050.config import PROTOCOL_VERSION, FleetConfig
-from daemon.vda5050.executor import StepRunner
-from daemon.vda5050.fleet_state import FleetState, Step, relevant_part
-from daemon.vda5050.header import HeaderFactory
-from daemon.vda5050.messages import (
+from daemon.fleet.vda5050.config import PROTOCOL_VERSION, FleetConfig
+from daemon.fleet.vda5050.executor import StepRunner
+from daemon.fleet.vda5050.fleet_state import FleetState, Step, relevant_part
+from daemon.fleet.vda5050.header import HeaderFactory
+from daemon.fleet.vda5050.messages import (
     ConnectionState,
     connection_message,
     encode,
@@ -100,8 +91,17 @@ from daemon.vda5050.messages import (
     state_message,
     telemetry_message,
 )
-from daemon.vda5050.orders import Order, OrderErrorType, OrderRejection, parse_order
-from daemon.vda5050.robot_view import RobotExtras
+from daemon.fleet.vda5050.orders import Order, OrderErrorType, OrderRejection, parse_order
+from daemon.fleet.vda5050.robot_view import RobotExtras
+from daemon.generation.camera import FrameSource
+from daemon.generation.config import GenerationConfig
+from daemon.generation.errors import JobBusyError
+from daemon.generation.job import GenerationRunner
+from daemon.generation.manifest import JobStatus
+from daemon.generation.progress import JobProgress
+from daemon.generation.request import GenerationJob, GenerationRequest
+from daemon.library.motion_library import IngestResult, MotionLibrary
+from daemon.system.aio import wait_event
 from estimators.package import CameraView
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ import enum
 from datetime import datetime, timezone
 from typing import Any
 
-from daemon.vda5050.config import PROTOCOL_VERSION
+from daemon.fleet.vda5050.config import PROTOCOL_VERSION
 
 _HEADER_ID_MODULUS = 2**32
 """headerId is a uint32 in VDA 5050; it wraps rather than overflowing."""

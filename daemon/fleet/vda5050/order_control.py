@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from daemon.vda5050.actions import InstantAction
-from daemon.vda5050.orders import Order, OrderErrorType, OrderRejection
-from daemon.vda5050.robot_model import RobotModel
-from daemon.vda5050.tracker import ActionStatus
+from daemon.fleet.vda5050.actions import InstantAction
+from daemon.fleet.vda5050.orders import Order, OrderErrorType, OrderRejection
+from daemon.fleet.vda5050.robot_model import RobotModel
+from daemon.fleet.vda5050.tracker import ActionStatus
 
 
 class OrderControl:

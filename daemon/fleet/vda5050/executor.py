@@ -12,10 +12,10 @@ import logging
 from collections.abc import Callable
 
 from daemon.control.control_link import CommandKind, CommandResult, ControlLink
+from daemon.fleet.vda5050.actions import ErrorType
+from daemon.fleet.vda5050.fleet_state import FleetState
+from daemon.fleet.vda5050.steps import Step, StepKind
 from daemon.library.motion_library import MotionLibrary, UnknownPackageError
-from daemon.vda5050.actions import ErrorType
-from daemon.vda5050.fleet_state import FleetState
-from daemon.vda5050.steps import Step, StepKind
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """What every fleet command shares: the VDA 5050 header, freshness, and the action object.
 
-Sans-I/O checks used by the instantActions parser (``daemon.vda5050.actions``) and the order
-parser (``daemon.vda5050.orders``). Each raises ``EnvelopeError`` (``StaleMessageError`` for a
+Sans-I/O checks used by the instantActions parser (``daemon.fleet.vda5050.actions``) and the order
+parser (``daemon.fleet.vda5050.orders``). Each raises ``EnvelopeError`` (``StaleMessageError`` for a
 timestamp outside the freshness window) with a description the fleet can act on.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from daemon.vda5050.config import PROTOCOL_VERSION
+from daemon.fleet.vda5050.config import PROTOCOL_VERSION
 
 HEADER_FIELDS = ("headerId", "timestamp", "version", "manufacturer", "serialNumber")
 JSON_VALUE_TYPES = (list, bool, int, float, str, dict)

@@ -1,7 +1,7 @@
 """What the fleet model asks of the service: ``Step``s for the control process, and more.
 
 A ``Step`` is one command to the control process (or the motion library) on behalf of an
-action; ``daemon.vda5050.executor.StepRunner`` carries it out and reports the outcome back to
+action; ``daemon.fleet.vda5050.executor.StepRunner`` carries it out and reports the outcome back to
 the model. A ``Reaction`` is everything one received message asks for.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from daemon.vda5050.actions import InstantAction
+from daemon.fleet.vda5050.actions import InstantAction
 
 
 class StepKind(enum.Enum):

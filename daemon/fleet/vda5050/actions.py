@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from daemon.vda5050.action_specs import (
+from daemon.fleet.vda5050.action_specs import (
     ACTION_SPECS,
     ActionSpec,
     ActionType,
@@ -28,7 +28,7 @@ from daemon.vda5050.action_specs import (
     parameter_problem,
     usage,
 )
-from daemon.vda5050.envelope import (
+from daemon.fleet.vda5050.envelope import (
     EnvelopeError,
     Freshness,
     StaleMessageError,
@@ -38,7 +38,7 @@ from daemon.vda5050.envelope import (
     check_header,
     parse_timestamp,
 )
-from daemon.vda5050.strict_json import JsonRejectedError, load_json
+from daemon.fleet.vda5050.strict_json import JsonRejectedError, load_json
 
 __all__ = [
     "ACTION_SPECS",
@@ -111,7 +111,7 @@ class ParsedInstantActions:
 MAX_JSON_DEPTH = 32
 """Deepest nesting accepted in a fleet message (VDA 5050's own messages need about 6)."""
 # (strict JSON: NaN, Infinity, 1e400, 5,000-digit integers, duplicate keys, lone surrogates
-# and deep nesting are typed rejections, see ``daemon.vda5050.strict_json``)
+# and deep nesting are typed rejections, see ``daemon.fleet.vda5050.strict_json``)
 
 _MESSAGE_ID_PREFIX = "message-"
 

@@ -1,6 +1,6 @@
 """Reading a robot's VDA 5050 ``state`` message: action states, errors, mode, one-line summary.
 
-Pure functions over the JSON dicts a fleet client receives (``daemon.vda5050.fleet_client``,
+Pure functions over the JSON dicts a fleet client receives (``daemon.fleet.vda5050.fleet_client``,
 ``scripts/fleet_sim.py``, tests).
 """
 
@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the client uses these read-outs; only the annotation needs it back
-    from daemon.vda5050.fleet_client import FleetClient
+    from daemon.fleet.vda5050.fleet_client import FleetClient
 
 Message = dict[str, Any]
 

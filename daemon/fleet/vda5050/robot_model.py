@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from daemon.control.control_link import ControlStatus
-from daemon.vda5050.actions import ErrorType
-from daemon.vda5050.config import FleetConfig
-from daemon.vda5050.tracker import ActionTracker
+from daemon.fleet.vda5050.actions import ErrorType
+from daemon.fleet.vda5050.config import FleetConfig
+from daemon.fleet.vda5050.tracker import ActionTracker
 
 
 @dataclass

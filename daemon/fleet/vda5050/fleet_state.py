@@ -8,10 +8,11 @@ Outputs: ``Step``s for the executor to send to the control process (returned, or
 the VDA 5050 ``state`` message (``state_body``).
 
 This module is the state model and routes the inputs: instant actions are begun by
-``daemon.vda5050.action_dispatch``, the live motion (start, stop, pause, resume, load) is
-``daemon.vda5050.motion_control``, the order and the sequence of its actions
-``daemon.vda5050.order_control``; the parts share a ``daemon.vda5050.robot_model.RobotModel``.
-Errors and their lifetimes: ``daemon.vda5050.error_book``.
+``daemon.fleet.vda5050.action_dispatch``, the live motion (start, stop, pause, resume, load) is
+``daemon.fleet.vda5050.motion_control``, the order and the sequence of its actions
+``daemon.fleet.vda5050.order_control``; the parts share a
+``daemon.fleet.vda5050.robot_model.RobotModel``. Errors and their lifetimes:
+``daemon.fleet.vda5050.error_book``.
 
 VDA 5050 is not a safety standard: this model reports what the on-robot supervisor decides and
 asks it for things; the supervisor stays the authority.
@@ -24,15 +25,15 @@ from collections.abc import Callable
 from typing import Any
 
 from daemon.control.control_link import CommandResult, ControlStatus, ModeEvent
-from daemon.vda5050.action_dispatch import ActionDispatch
-from daemon.vda5050.actions import ActionType, ErrorType, InstantAction, ParsedInstantActions
-from daemon.vda5050.config import FleetConfig
-from daemon.vda5050.error_book import ErrorBook, ErrorGroup
-from daemon.vda5050.motion_control import MotionControl
-from daemon.vda5050.order_control import OrderControl
-from daemon.vda5050.orders import Order, OrderErrorType, OrderRejection
-from daemon.vda5050.robot_model import RobotModel
-from daemon.vda5050.robot_view import (
+from daemon.fleet.vda5050.action_dispatch import ActionDispatch
+from daemon.fleet.vda5050.actions import ActionType, ErrorType, InstantAction, ParsedInstantActions
+from daemon.fleet.vda5050.config import FleetConfig
+from daemon.fleet.vda5050.error_book import ErrorBook, ErrorGroup
+from daemon.fleet.vda5050.motion_control import MotionControl
+from daemon.fleet.vda5050.order_control import OrderControl
+from daemon.fleet.vda5050.orders import Order, OrderErrorType, OrderRejection
+from daemon.fleet.vda5050.robot_model import RobotModel
+from daemon.fleet.vda5050.robot_view import (
     RELEVANT_INFO_LEVEL,
     RobotExtras,
     information,
@@ -41,8 +42,8 @@ from daemon.vda5050.robot_view import (
     safety_state,
     status_errors,
 )
-from daemon.vda5050.steps import Reaction, Step, StepKind
-from daemon.vda5050.tracker import ActionStatus, ActionTracker
+from daemon.fleet.vda5050.steps import Reaction, Step, StepKind
+from daemon.fleet.vda5050.tracker import ActionStatus, ActionTracker
 
 __all__ = ["FleetState", "Reaction", "Step", "StepKind", "relevant_part"]
 

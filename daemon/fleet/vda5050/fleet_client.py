@@ -1,6 +1,6 @@
 """A small VDA 5050 fleet controller for one robot: the logic behind ``scripts/fleet_sim.py``.
 
-It is the other side of ``daemon.fleet_mqtt``: it sends instant actions and orders (QoS 1 with
+It is the other side of ``daemon.fleet.fleet_mqtt``: it sends instant actions and orders (QoS 1 with
 a message expiry), uploads motion packages (answered on an MQTT 5 response topic with
 correlation data), and records every state, connection, factsheet and telemetry message so
 callers can wait for a condition::
@@ -9,7 +9,7 @@ callers can wait for a condition::
         action_id = await fleet.instant_action("startMotion", {"packageId": "wave"})
         await fleet.wait_action(action_id, {"FINISHED"}, timeout_s=30)
 
-This module does I/O (through ``daemon.mqtt_adapter``); the rest of the package does not.
+This module does I/O (through ``daemon.fleet.mqtt_adapter``); the rest of the package does not.
 """
 
 from __future__ import annotations
@@ -25,13 +25,12 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
-from daemon.mqtt_adapter import MqttAdapter, Outgoing
-from daemon.mqtt_inbox import Incoming, Subscription
-from daemon.system.aio import wait_event, wait_future
-from daemon.vda5050.config import FleetConfig
-from daemon.vda5050.errors import FleetTimeoutError
-from daemon.vda5050.header import HeaderFactory
-from daemon.vda5050.messages import (
+from daemon.fleet.mqtt_adapter import MqttAdapter, Outgoing
+from daemon.fleet.mqtt_inbox import Incoming, Subscription
+from daemon.fleet.vda5050.config import FleetConfig
+from daemon.fleet.vda5050.errors import FleetTimeoutError
+from daemon.fleet.vda5050.header import HeaderFactory
+from daemon.fleet.vda5050.messages import (
     encode,
     instant_action,
     instant_actions_message,
@@ -39,7 +38,7 @@ from daemon.vda5050.messages import (
     order_message,
     order_node,
 )
-from daemon.vda5050.state_readout import (
+from daemon.fleet.vda5050.state_readout import (
     action_progress,
     action_state,
     action_status,
@@ -49,6 +48,7 @@ from daemon.vda5050.state_readout import (
     order_action_status,
     summarize_state,
 )
+from daemon.system.aio import wait_event, wait_future
 
 log = logging.getLogger(__name__)
 

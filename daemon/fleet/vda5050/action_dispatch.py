@@ -10,14 +10,14 @@ Sans-I/O; not thread-safe: one event loop drives it.
 
 from __future__ import annotations
 
-from daemon.vda5050.actions import ActionType, ErrorType, InstantAction, ParsedInstantActions
-from daemon.vda5050.error_book import ErrorBook, ErrorGroup, error_entry
-from daemon.vda5050.motion_control import MotionControl
-from daemon.vda5050.order_control import OrderControl
-from daemon.vda5050.robot_model import RobotModel
-from daemon.vda5050.robot_view import is_manual_estop
-from daemon.vda5050.steps import Reaction, Step, StepKind
-from daemon.vda5050.tracker import ActionStatus
+from daemon.fleet.vda5050.actions import ActionType, ErrorType, InstantAction, ParsedInstantActions
+from daemon.fleet.vda5050.error_book import ErrorBook, ErrorGroup, error_entry
+from daemon.fleet.vda5050.motion_control import MotionControl
+from daemon.fleet.vda5050.order_control import OrderControl
+from daemon.fleet.vda5050.robot_model import RobotModel
+from daemon.fleet.vda5050.robot_view import is_manual_estop
+from daemon.fleet.vda5050.steps import Reaction, Step, StepKind
+from daemon.fleet.vda5050.tracker import ActionStatus
 
 _RETAINED_ID = "retained-instantActions"
 """The action id under which a refused retained instantActions message is reported."""
