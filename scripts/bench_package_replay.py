@@ -108,7 +108,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ingest_port = free_port()
     config_path = write_service_config(work, broker_port=broker.port, ingest_port=ingest_port)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-c", "from daemon.cli import main; raise SystemExit(main())"]
+    command = [
+        sys.executable,
+        "-c",
+        "from daemon.cli.edge_cli import main; raise SystemExit(main())",
+    ]
     with (work / "daemon.log").open("wb") as log:
         daemon = subprocess.Popen(
             [*command, "run", "--config", str(config_path)],

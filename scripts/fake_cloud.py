@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from controller.robot.model_source import ModelKind, ModelSource
+from daemon.cli.generate_cli import report, run_with_display
 from daemon.control.control_link import CommandResult
-from daemon.generate_cli import report, run_with_display
 from daemon.generation import (
     GenerationConfig,
     GenerationRequest,

@@ -23,9 +23,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from daemon.cli.generate_cli import add_generate_command
 from daemon.config import EdgeConfig
 from daemon.control.control_link import CommandKind, CommandResult, ControlStatus, ModeEvent
-from daemon.generate_cli import add_generate_command
 from daemon.generation import (
     ControlLinkActivator,
     GenerationConfig,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.cli import main
+from daemon.cli.edge_cli import main
 from daemon.fleet.vda5050.config import FleetConfig
 from daemon.system.broker_provision import (
     ACL_NAME,

@@ -22,7 +22,7 @@ import zmq
 import zmq.asyncio
 import zmq.auth
 
-from daemon.cli import main
+from daemon.cli.edge_cli import main
 from daemon.inputs.ingest_zmq import (
     CurveClientKeys,
     CurveConfig,

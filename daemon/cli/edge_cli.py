@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from controller.robot.base import BackendUnavailableError
 from controller.robot.model_source import ModelNotFoundError, resolve_model
+from daemon.cli.generate_cli import add_generate_command
+from daemon.cli.package_cli import add_package_commands
+from daemon.cli.security_cli import add_security_commands
+from daemon.cli.sim_bridge_cli import add_sim_bridge_command
 from daemon.config import DEFAULT_CONFIG_PATH, ConfigError, EdgeConfig, load_config, masked
-from daemon.generate_cli import add_generate_command
-from daemon.package_cli import add_package_commands
-from daemon.security_cli import add_security_commands
-from daemon.sim_bridge_cli import add_sim_bridge_command
 from models.engines_cli import add_engine_commands
 
 if TYPE_CHECKING:

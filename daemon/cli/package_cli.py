@@ -2,25 +2,25 @@
 
 ``package from-genmo INPUT [-o OUT] [--package-id ID] [--smooth] ...`` reads GENMO's result
 (``.pt``, ``.npz`` or ``.npy``, never executing anything in it), checks it and what the robot
-would do with it, and writes the v1 wire message (``daemon.genmo_cli``). ``package inspect FILE
+would do with it, and writes the v1 wire message (``daemon.cli.genmo_cli``). ``package inspect FILE
 [--at SECONDS] [--json]`` prints metadata, validation, the upload checks, or the command at a
-track time (``daemon.inspect_cli``). Exit codes: 0 valid, 1 rejected, 2 unreadable input.
-``package keygen`` and ``package sign`` live in ``daemon.package_sign_cli``.
+track time (``daemon.cli.inspect_cli``). Exit codes: 0 valid, 1 rejected, 2 unreadable input.
+``package keygen`` and ``package sign`` live in ``daemon.cli.package_sign_cli``.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from daemon.genmo_cli import (
+from daemon.cli.genmo_cli import (
     EXIT_IO,
     EXIT_OK,
     EXIT_REJECTED,
     add_from_genmo_arguments,
     run_from_genmo,
 )
-from daemon.inspect_cli import add_inspect_arguments, run_inspect
-from daemon.package_sign_cli import add_signing_commands
+from daemon.cli.inspect_cli import add_inspect_arguments, run_inspect
+from daemon.cli.package_sign_cli import add_signing_commands
 
 __all__ = ["EXIT_IO", "EXIT_OK", "EXIT_REJECTED", "add_package_commands"]
 
