@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.config import DEFAULT_CONFIG_PATH, load_config
-from daemon.system.broker_provision import DEFAULT_FLEET_USER, ProvisionError, provision
+from daemon.fleet.broker_provision import DEFAULT_FLEET_USER, ProvisionError, provision
 from daemon.system.curve import CurveKeyError, generate_keypair, read_key_pair
 
 EXIT_OK = 0

@@ -38,9 +38,9 @@ from paho.mqtt.properties import Properties
 
 from controller.estop_latch import EstopOrigin, estop_message_id
 from controller.ipc.wire import pack
+from daemon.fleet.broker_tls import build_tls_context
 from daemon.fleet.mqtt_adapter import read_password
 from daemon.fleet.vda5050.config import BrokerConfig
-from daemon.system.broker_tls import build_tls_context
 
 log = logging.getLogger(__name__)
 

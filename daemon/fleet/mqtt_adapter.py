@@ -40,11 +40,11 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from daemon.fleet.broker_tls import build_tls_context, tls_failure
 from daemon.fleet.mqtt_inbox import ArrivalQueue, Inbox, Incoming, Subscription
 from daemon.fleet.vda5050.config import BrokerConfig
 from daemon.fleet.vda5050.errors import BrokerCredentialError, BrokerTlsError
 from daemon.system.aio import wait_event
-from daemon.system.broker_tls import build_tls_context, tls_failure
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from daemon.cli.edge_cli import main
-from daemon.fleet.vda5050.config import FleetConfig
-from daemon.system.broker_provision import (
+from daemon.fleet.broker_provision import (
     ACL_NAME,
     PASSWD_NAME,
     ProvisionError,
@@ -24,6 +23,7 @@ from daemon.system.broker_provision import (
     find_mosquitto_passwd,
     provision,
 )
+from daemon.fleet.vda5050.config import FleetConfig
 
 needs_passwd = pytest.mark.skipif(
     find_mosquitto_passwd() is None, reason="mosquitto_passwd missing (apt-get install mosquitto)"
