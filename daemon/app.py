@@ -29,20 +29,20 @@ from controller.robot.mujoco_backend import SimMode
 from controller.robot.unitree_config import BackendKind
 from controller.safety import Mode
 from controller.stream_track import StreamPlaybackConfig
-from daemon.admin import AdminServer
-from daemon.aio import wait_event
 from daemon.config import EdgeConfig, service_environment
-from daemon.control_ipc import ControlProcess, LinkConfig, ZmqControlLink
-from daemon.control_link import CommandResult, ControlStatus
-from daemon.fleet_mqtt import EstopRelayOptions, FleetService, GenerationSetup
+from daemon.control.admin import AdminServer
+from daemon.control.control_ipc import ControlProcess, LinkConfig, ZmqControlLink
+from daemon.control.control_link import CommandResult, ControlStatus
+from daemon.fleet.fleet_mqtt import EstopRelayOptions, FleetService, GenerationSetup
+from daemon.fleet.vda5050.robot_view import BatterySource, RobotExtras
 from daemon.generation.activation import ControlLinkActivator
 from daemon.generation.camera import make_frame_source
-from daemon.ingest_zmq import IngestServer
-from daemon.package_library import PackageLibrary, PackageLibraryConfig
-from daemon.package_store import PackageStore, PackageStoreConfig
-from daemon.sd_notify import SdNotifier
-from daemon.streaming import StreamingInput
-from daemon.vda5050.robot_view import BatterySource, RobotExtras
+from daemon.inputs.ingest_zmq import IngestServer
+from daemon.inputs.streaming import StreamingInput
+from daemon.library.package_library import PackageLibrary, PackageLibraryConfig
+from daemon.library.package_store import PackageStore, PackageStoreConfig
+from daemon.system.aio import wait_event
+from daemon.system.sd_notify import SdNotifier
 from estimators.continuity import JointSpeedConfig
 
 log = logging.getLogger(__name__)

@@ -24,10 +24,10 @@ from controller.robot.mujoco_backend import SimConfig
 from controller.robot.unitree_config import BackendKind, UnitreeDdsConfig
 from controller.safety import SupervisorConfig
 from controller.sonic.config import SonicConfig
+from daemon.fleet.vda5050.config import FleetConfig
 from daemon.generation.config import GenerationConfig
-from daemon.ingest_zmq import IngestConfig
-from daemon.stream_config import StreamingConfig
-from daemon.vda5050.config import FleetConfig
+from daemon.inputs.ingest_zmq import IngestConfig
+from daemon.inputs.stream_config import StreamingConfig
 from estimators.errors import SigningKeyError
 from estimators.package import PackageConfig, key_id_of
 from estimators.package.signing import parse_public_key

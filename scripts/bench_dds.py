@@ -105,7 +105,7 @@ class BridgeProcess:
         self.control = f"ipc://{workdir / 'bridge.sock'}"
         self._log = (workdir / "bridge.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daemon.cli", "sim-bridge", "--builtin-model",
+            [sys.executable, "-m", "daemon.cli.edge_cli", "sim-bridge", "--builtin-model",
              "--domain", str(domain), "--control", self.control],
             stdout=self._log, stderr=self._log,
         )  # fmt: skip

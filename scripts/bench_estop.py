@@ -47,8 +47,8 @@ sys.path.insert(0, str(ROOT))  # tests.support: the same broker launcher the tes
 from controller.ipc import COMMAND_SOCKET, STATUS_SOCKET, endpoint
 from controller.ipc.wire import pack, unpack
 from daemon.config import load_config
-from daemon.ingest_zmq import upload
-from daemon.vda5050.fleet_client import FleetClient
+from daemon.fleet.vda5050.fleet_client import FleetClient
+from daemon.inputs.ingest_zmq import upload
 from estimators.demo_motion import make_demo_motion
 from estimators.package import encode_package
 from tests.support.mosquitto import MosquittoBroker, find_mosquitto, free_port

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))  # tests.support: the same broker launcher the tes
 
 from controller.ipc import COMMAND_SOCKET, STATUS_SOCKET, endpoint
 from controller.ipc.wire import pack, unpack
-from daemon.ingest_zmq import upload
+from daemon.inputs.ingest_zmq import upload
 from estimators.demo_motion import make_demo_package
 from tests.support.mosquitto import MosquittoBroker, find_mosquitto, free_port
 from tests.support.service_config import write_service_config
@@ -108,7 +108,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ingest_port = free_port()
     config_path = write_service_config(work, broker_port=broker.port, ingest_port=ingest_port)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-c", "from daemon.cli import main; raise SystemExit(main())"]
+    command = [
+        sys.executable,
+        "-c",
+        "from daemon.cli.edge_cli import main; raise SystemExit(main())",
+    ]
     with (work / "daemon.log").open("wb") as log:
         daemon = subprocess.Popen(
             [*command, "run", "--config", str(config_path)],

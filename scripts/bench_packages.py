@@ -52,7 +52,7 @@ def _child(path: Path, what: str) -> int:
     """Runs in a fresh process: one 10-minute measurement, printed as JSON."""
     from controller.dynamics import FeedforwardJoints, inverse_dynamics_track, load_robot_model
     from controller.robot.model_source import resolve_model
-    from daemon.track_prep import TrackPreparer, TrackPrepConfig
+    from daemon.library.track_prep import TrackPreparer, TrackPrepConfig
     from estimators.track import TRACK_FPS
 
     data = path.read_bytes()

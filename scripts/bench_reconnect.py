@@ -44,10 +44,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.support: the broker and link the tests use
 
-from daemon.fleet_mqtt import FleetService
-from daemon.vda5050.actions import parse_timestamp
-from daemon.vda5050.config import BrokerConfig, FleetConfig
-from daemon.vda5050.fleet_client import FleetClient
+from daemon.fleet.fleet_mqtt import FleetService
+from daemon.fleet.vda5050.actions import parse_timestamp
+from daemon.fleet.vda5050.config import BrokerConfig, FleetConfig
+from daemon.fleet.vda5050.fleet_client import FleetClient
 from tests.support.fleet_fakes import FakeControlLink, FakeMotionLibrary
 from tests.support.mosquitto import MosquittoBroker, find_mosquitto
 from tests.support.tcp_link import LinkProxy

@@ -56,8 +56,8 @@ sys.path.insert(0, str(ROOT))
 
 from controller.embodiment import g1
 from controller.ipc.wire import unpack
-from daemon.admin import admin_request
-from daemon.stream_messages import pack_command_message, pack_pose_message
+from daemon.control.admin import admin_request
+from daemon.inputs.stream_messages import pack_command_message, pack_pose_message
 from estimators.fk import root_local_joints
 from estimators.rotations import axis_angle_to_matrix
 from estimators.skeleton import CanonicalAdultSkeleton

@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from controller.robot.model_source import ModelKind, ModelSource
-from daemon.control_link import CommandResult
-from daemon.generate_cli import report, run_with_display
+from daemon.cli.generate_cli import report, run_with_display
+from daemon.control.control_link import CommandResult
 from daemon.generation import (
     GenerationConfig,
     GenerationRequest,
@@ -35,8 +35,8 @@ from daemon.generation import (
 from daemon.generation.camera import CameraConfig, FrameSource, make_frame_source
 from daemon.generation.fakes import FakeCloud
 from daemon.generation.fakes.scene import synthetic_scene
-from daemon.package_library import PackageLibrary, PackageLibraryConfig
-from daemon.package_store import PackageStore, PackageStoreConfig
+from daemon.library.package_library import PackageLibrary, PackageLibraryConfig
+from daemon.library.package_store import PackageStore, PackageStoreConfig
 from estimators.package import CameraView
 
 

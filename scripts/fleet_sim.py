@@ -34,9 +34,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from daemon.vda5050.config import BrokerConfig, FleetConfig, TlsConfig
-from daemon.vda5050.errors import FleetConfigError, FleetTimeoutError
-from daemon.vda5050.fleet_client import (
+from daemon.fleet.vda5050.config import BrokerConfig, FleetConfig, TlsConfig
+from daemon.fleet.vda5050.errors import FleetConfigError, FleetTimeoutError
+from daemon.fleet.vda5050.fleet_client import (
     FleetClient,
     action_progress,
     action_state,

@@ -1,7 +1,7 @@
 """The control process's side of streaming: the daemon's stream commands, served between ticks.
 
-The daemon decides when a stream (a *session*) begins and ends (``daemon.stream_session``); this
-side decides whether the robot may follow it, and owns the one ``StreamTrack`` that plays every
+The daemon decides when a stream (a *session*) begins and ends (``daemon.inputs.stream_session``);
+this side decides whether the robot may follow it, and owns the one ``StreamTrack`` that plays every
 stream of this process's life (``begin`` resets it per session). Commands:
 
 - ``stream_frames``: frames of session ``session``; with ``open`` the session starts (from HOLD,

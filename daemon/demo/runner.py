@@ -18,7 +18,7 @@ from controller.robot_assembly import RobotStack, build_control_stack
 from controller.safety import SAFE_MODES, Mode
 from controller.tracking import TrackingController
 from daemon.demo.recorder import DemoRecorder
-from daemon.progress import ProgressLine
+from daemon.system.progress import ProgressLine
 from estimators.track import ReferenceTrack
 
 log = logging.getLogger(__name__)

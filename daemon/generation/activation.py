@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from daemon.control_link import CommandKind, CommandResult, ControlLink
-from daemon.motion_library import MotionLibrary, UnknownPackageError
+from daemon.control.control_link import CommandKind, CommandResult, ControlLink
+from daemon.library.motion_library import MotionLibrary, UnknownPackageError
 
 
 class PackageActivator(Protocol):

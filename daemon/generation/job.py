@@ -40,7 +40,7 @@ from daemon.generation.progress import (
 )
 from daemon.generation.providers import CloudProviders, build_providers, describe_providers
 from daemon.generation.request import GenerationJob, GenerationRequest, JobResult, new_job_id
-from daemon.motion_library import MotionLibrary
+from daemon.library.motion_library import MotionLibrary
 
 log = logging.getLogger(__name__)
 

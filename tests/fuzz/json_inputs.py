@@ -15,8 +15,8 @@ import random
 from datetime import datetime, timezone
 from typing import Any
 
-from daemon.vda5050.header import HeaderFactory
-from daemon.vda5050.messages import instant_action, instant_actions_message
+from daemon.fleet.vda5050.header import HeaderFactory
+from daemon.fleet.vda5050.messages import instant_action, instant_actions_message
 from tests.fuzz.mutate import (
     HOSTILE_JSON_TOKENS,
     byte_edits,

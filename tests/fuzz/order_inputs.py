@@ -16,8 +16,8 @@ import random
 from datetime import datetime, timezone
 from typing import Any
 
-from daemon.vda5050.header import HeaderFactory
-from daemon.vda5050.messages import node_action, order_message, order_node
+from daemon.fleet.vda5050.header import HeaderFactory
+from daemon.fleet.vda5050.messages import node_action, order_message, order_node
 from tests.fuzz.json_inputs import MANUFACTURER, MAX_BYTES, SERIAL_NUMBER
 from tests.fuzz.mutate import (
     HOSTILE_JSON_TOKENS,

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from daemon.stream_messages import pack_pose_message
-from daemon.stream_wire import HEADER_SIZE, POSE_TOPIC
+from daemon.inputs.stream_messages import pack_pose_message
+from daemon.inputs.stream_wire import HEADER_SIZE, POSE_TOPIC
 from tests.fuzz.mutate import HOSTILE_JSON_TOKENS, byte_edits, edit_tree, splice_token
 
 _RNG = np.random.default_rng(5)

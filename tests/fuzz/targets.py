@@ -17,19 +17,19 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from daemon.stream_frames import FrameBuilder
-from daemon.stream_messages import decode_pose_message
-from daemon.stream_session import RobotView, StepKind, StreamSession
-from daemon.stream_wire import StreamDecodeError, StreamErrorCode
-from daemon.vda5050.actions import (
+from daemon.fleet.vda5050.actions import (
     ErrorType,
     InstantAction,
     ParsedInstantActions,
     parse_instant_actions,
 )
-from daemon.vda5050.messages import encode
-from daemon.vda5050.orders import Order, OrderErrorType, OrderRejection, parse_order
-from daemon.vda5050.strict_json import JsonErrorCode, JsonRejectedError, load_json
+from daemon.fleet.vda5050.messages import encode
+from daemon.fleet.vda5050.orders import Order, OrderErrorType, OrderRejection, parse_order
+from daemon.fleet.vda5050.strict_json import JsonErrorCode, JsonRejectedError, load_json
+from daemon.inputs.stream_frames import FrameBuilder
+from daemon.inputs.stream_messages import decode_pose_message
+from daemon.inputs.stream_session import RobotView, StepKind, StreamSession
+from daemon.inputs.stream_wire import StreamDecodeError, StreamErrorCode
 from estimators.package import (
     PackageErrorCode,
     PackageIdentity,

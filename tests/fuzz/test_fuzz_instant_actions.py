@@ -1,6 +1,6 @@
 """Fuzz: instantActions payloads end in parsed actions or typed rejections, never an exception.
 
-Real: ``daemon.vda5050.actions.parse_instant_actions`` with this robot's address. Faked: the
+Real: ``daemon.fleet.vda5050.actions.parse_instant_actions`` with this robot's address. Faked: the
 inputs, generated from valid messages built by the fleet side's own builders
 (``tests.fuzz.json_inputs``) and by hypothesis. Orders, the fleet's other JSON entry point, are
 ``test_fuzz_orders.py``.
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.vda5050.actions import ErrorType, parse_instant_actions
+from daemon.fleet.vda5050.actions import ErrorType, parse_instant_actions
 from tests.fuzz.conftest import CI_INPUTS_PER_PARSER, CI_SEED
 from tests.fuzz.json_inputs import (
     MANUFACTURER,

@@ -1,6 +1,6 @@
 """Fuzz: the strict JSON layer ends every input in a document or a ``JsonRejectedError``.
 
-Real: ``daemon.vda5050.strict_json.load_json``. Faked: the inputs, generated from valid
+Real: ``daemon.fleet.vda5050.strict_json.load_json``. Faked: the inputs, generated from valid
 instantActions messages (``tests.fuzz.json_inputs``) and by hypothesis.
 """
 

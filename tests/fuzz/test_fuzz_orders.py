@@ -1,6 +1,6 @@
 """Fuzz: order payloads end in an ``Order`` or a typed ``OrderRejection``, never an exception.
 
-Real: ``daemon.vda5050.orders.parse_order`` with this robot's address and station. Faked: the
+Real: ``daemon.fleet.vda5050.orders.parse_order`` with this robot's address and station. Faked: the
 inputs, generated from valid orders built by the fleet side's own builders
 (``tests.fuzz.order_inputs``) and by hypothesis.
 """

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.stream_messages import decode_pose_message
-from daemon.stream_wire import HEADER_SIZE, StreamDecodeError, StreamErrorCode
+from daemon.inputs.stream_messages import decode_pose_message
+from daemon.inputs.stream_wire import HEADER_SIZE, StreamDecodeError, StreamErrorCode
 from tests.fuzz.conftest import CI_INPUTS_PER_PARSER, CI_SEED
 from tests.fuzz.sonic_inputs import SEEDS, sonic_input
 from tests.fuzz.targets import ACCEPTED, TARGETS, classify_sonic, run_target

@@ -24,7 +24,7 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from daemon.vda5050.config import FleetConfig
+from daemon.fleet.vda5050.config import FleetConfig
 from tests.support.broker_auth import OTHER_ROBOT, ROBOT, Accounts, start_auth_broker
 from tests.support.mosquitto import SHIPPED_CONFIG
 

@@ -29,9 +29,9 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from daemon.admin import admin_request
-from daemon.vda5050.config import FleetConfig
-from daemon.vda5050.fleet_client import FleetClient, action_state
+from daemon.control.admin import admin_request
+from daemon.fleet.vda5050.config import FleetConfig
+from daemon.fleet.vda5050.fleet_client import FleetClient, action_state
 from estimators.demo_motion import make_demo_package
 from tests.support.broker_auth import OTHER_ROBOT, ROBOT, Accounts, start_auth_broker
 from tests.support.mosquitto import free_port

@@ -24,12 +24,12 @@ import numpy as np
 import pytest
 import zmq
 
-from daemon.admin import admin_request
 from daemon.config import load_config
+from daemon.control.admin import admin_request
+from daemon.fleet.vda5050.fleet_client import FleetClient
 from daemon.generation.fakes import FakeCloud
 from daemon.generation.fakes.scene import synthetic_scene
-from daemon.stream_messages import pack_pose_message
-from daemon.vda5050.fleet_client import FleetClient
+from daemon.inputs.stream_messages import pack_pose_message
 from estimators.demo_motion import make_demo_package
 from scripts.fake_cloud import config_snippet
 from tests.support.mosquitto import MosquittoBroker, free_port

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from controller.remote import RemoteKey
-from daemon.admin import admin_request
 from daemon.config import load_config
+from daemon.control.admin import admin_request
 from tests.support.dds import (
     Arrival,
     Bridge,
@@ -142,7 +142,7 @@ def first_damping_after(commands: list[Arrival], t_ns: int) -> Arrival:
 
 
 def test_battery_and_bus_counters_reach_status_and_the_vda_state(service: Service) -> None:
-    from daemon.vda5050.fleet_client import FleetClient
+    from daemon.fleet.vda5050.fleet_client import FleetClient
 
     deadline = time.monotonic() + 5.0
     while True:  # the battery state arrives at 2 Hz

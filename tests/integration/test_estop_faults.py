@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from daemon.config import load_config
-from daemon.vda5050.fleet_client import FleetClient
+from daemon.fleet.vda5050.fleet_client import FleetClient
 from estimators.demo_motion import make_demo_package
 from tests.support.faulty_fs import SmallFs, small_fs
 from tests.support.mosquitto import MosquittoBroker, find_mosquitto, free_port

@@ -1,7 +1,7 @@
 """The e-stop relay process: any message on the e-stop topic reaches the control process's e-stop
 socket, whatever it holds, and a dead relay is restarted.
 
-Real: mosquitto on loopback, the relay as its own process (``python -m daemon.estop_relay``,
+Real: mosquitto on loopback, the relay as its own process (``python -m daemon.fleet.estop_relay``,
 started and supervised by ``EstopRelayProcess``), ZeroMQ ipc sockets. The control process's
 e-stop socket is a PULL socket bound by the test (the real one is tested in
 ``test_control_server`` and end to end in ``test_estop_faults``).
@@ -23,9 +23,9 @@ import zmq.asyncio
 from paho.mqtt.enums import CallbackAPIVersion
 
 from controller.ipc.wire import unpack
-from daemon.estop_lane import EstopRelayProcess, report_endpoint
-from daemon.estop_relay import RelaySettings
-from daemon.vda5050.config import BrokerConfig
+from daemon.fleet.estop_lane import EstopRelayProcess, report_endpoint
+from daemon.fleet.estop_relay import RelaySettings
+from daemon.fleet.vda5050.config import BrokerConfig
 from tests.support.mosquitto import MosquittoBroker
 
 pytestmark = pytest.mark.integration

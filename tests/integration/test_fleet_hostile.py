@@ -19,8 +19,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from daemon.vda5050.fleet_client import action_status, errors_for
-from daemon.vda5050.header import iso_timestamp
+from daemon.fleet.vda5050.fleet_client import action_status, errors_for
+from daemon.fleet.vda5050.header import iso_timestamp
 from tests.support.fleet_fakes import FakeControlLink, fake_package
 from tests.support.mosquitto import MosquittoBroker
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from daemon.fleet_mqtt import FleetService
-from daemon.motion_library import IngestResult
-from daemon.mqtt_adapter import Outgoing
-from daemon.vda5050.config import BrokerConfig
-from daemon.vda5050.fleet_client import FleetClient, action_status
+from daemon.fleet.fleet_mqtt import FleetService
+from daemon.fleet.mqtt_adapter import Outgoing
+from daemon.fleet.vda5050.config import BrokerConfig
+from daemon.fleet.vda5050.fleet_client import FleetClient, action_status
+from daemon.library.motion_library import IngestResult
 from tests.support.fleet_fakes import FakeControlLink, FakeMotionLibrary, fake_package
 from tests.support.mosquitto import MosquittoBroker
 from tests.support.tcp_link import link_proxy

@@ -26,12 +26,12 @@ from typing import Any
 import pytest
 
 from controller.estop_latch import EstopOrigin
-from daemon.fleet_mqtt import FleetService
-from daemon.mqtt_adapter import MqttAdapter, Outgoing
-from daemon.mqtt_inbox import Subscription
-from daemon.vda5050.config import BrokerConfig, FleetConfig
-from daemon.vda5050.fleet_client import FleetClient, action_status, control_mode
-from daemon.vda5050.robot_view import RobotExtras
+from daemon.fleet.fleet_mqtt import FleetService
+from daemon.fleet.mqtt_adapter import MqttAdapter, Outgoing
+from daemon.fleet.mqtt_inbox import Subscription
+from daemon.fleet.vda5050.config import BrokerConfig, FleetConfig
+from daemon.fleet.vda5050.fleet_client import FleetClient, action_status, control_mode
+from daemon.fleet.vda5050.robot_view import RobotExtras
 from tests.support.fleet_fakes import FakeControlLink, FakeMotionLibrary, fake_package
 from tests.support.mosquitto import MosquittoBroker
 from tests.support.vda5050_schemas import assert_valid

@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 from daemon.config import load_config
-from daemon.fleet_mqtt import FleetService
-from daemon.mqtt_adapter import MqttAdapter
-from daemon.mqtt_inbox import Subscription
-from daemon.vda5050.config import FleetConfig, TlsConfig
-from daemon.vda5050.errors import BrokerTlsError
-from daemon.vda5050.fleet_client import FleetClient
+from daemon.fleet.fleet_mqtt import FleetService
+from daemon.fleet.mqtt_adapter import MqttAdapter
+from daemon.fleet.mqtt_inbox import Subscription
+from daemon.fleet.vda5050.config import FleetConfig, TlsConfig
+from daemon.fleet.vda5050.errors import BrokerTlsError
+from daemon.fleet.vda5050.fleet_client import FleetClient
 from tests.support.broker_auth import ROBOT, Accounts, start_auth_broker
 from tests.support.fleet_fakes import FakeControlLink, FakeMotionLibrary
 from tests.support.mosquitto import BrokerTls
@@ -117,7 +117,7 @@ def test_a_broker_certificate_from_another_ca_is_refused_with_an_error_naming_th
 
     async def scenario() -> MqttAdapter:
         logged = ErrorLogged()
-        logger = logging.getLogger("daemon.mqtt_adapter")
+        logger = logging.getLogger("daemon.fleet.mqtt_adapter")
         logger.addHandler(logged)
         adapter = MqttAdapter(
             broker=broker, client_id="wrong-ca", subscriptions=[Subscription("unused/topic")]
@@ -130,7 +130,7 @@ def test_a_broker_certificate_from_another_ca_is_refused_with_an_error_naming_th
             logger.removeHandler(logged)
         return adapter
 
-    with caplog.at_level(logging.ERROR, logger="daemon.mqtt_adapter"):
+    with caplog.at_level(logging.ERROR, logger="daemon.fleet.mqtt_adapter"):
         adapter = asyncio.run(asyncio.wait_for(scenario(), 20))
     error = adapter.last_error
     assert isinstance(error, BrokerTlsError)

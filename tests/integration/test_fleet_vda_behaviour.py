@@ -18,12 +18,12 @@ import pytest
 
 from controller.robot.unitree_config import BackendKind
 from daemon.app import fleet_extras
-from daemon.control_link import ControlStatus
-from daemon.mqtt_adapter import Outgoing
-from daemon.vda5050.config import FleetConfig
-from daemon.vda5050.fleet_client import FleetClient, action_status, order_action_status
-from daemon.vda5050.header import HeaderFactory
-from daemon.vda5050.messages import (
+from daemon.control.control_link import ControlStatus
+from daemon.fleet.mqtt_adapter import Outgoing
+from daemon.fleet.vda5050.config import FleetConfig
+from daemon.fleet.vda5050.fleet_client import FleetClient, action_status, order_action_status
+from daemon.fleet.vda5050.header import HeaderFactory
+from daemon.fleet.vda5050.messages import (
     encode,
     instant_action,
     node_action,

@@ -23,9 +23,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from daemon.cli.generate_cli import add_generate_command
 from daemon.config import EdgeConfig
-from daemon.control_link import CommandKind, CommandResult, ControlStatus, ModeEvent
-from daemon.generate_cli import add_generate_command
+from daemon.control.control_link import CommandKind, CommandResult, ControlStatus, ModeEvent
 from daemon.generation import (
     ControlLinkActivator,
     GenerationConfig,
@@ -36,9 +36,9 @@ from daemon.generation import (
 )
 from daemon.generation.fakes import FakeCloud, Fault, FaultKind
 from daemon.generation.fakes.scene import synthetic_scene
-from daemon.ingest_zmq import IngestConfig, IngestServer
-from daemon.package_library import PackageLibrary, PackageLibraryConfig
-from daemon.package_store import PackageStore, PackageStoreConfig
+from daemon.inputs.ingest_zmq import IngestConfig, IngestServer
+from daemon.library.package_library import PackageLibrary, PackageLibraryConfig
+from daemon.library.package_store import PackageStore, PackageStoreConfig
 from estimators.package import CameraView
 from estimators.track import ReferenceTrack
 

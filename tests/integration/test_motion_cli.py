@@ -1,8 +1,8 @@
 """From a GENMO file to the simulated robot through the command line, as a new user would.
 
 Real: ``exoactor-edge package from-genmo``, ``package inspect`` and ``demo --package`` (in
-process through ``daemon.cli.main``, and once as a subprocess), MuJoCo for the collision check
-and the simulation (Unitree's official model when ../shared has it), the control loop with its
+process through ``daemon.cli.edge_cli.main``, and once as a subprocess), MuJoCo for the collision
+check and the simulation (Unitree's official model when ../shared has it), the control loop with its
 blends, files in ``tmp_path``. Faked: GENMO's output (``tests.support.genmo_files``).
 """
 
@@ -18,8 +18,8 @@ import pytest
 
 from controller.embodiment import dex3, g1
 from controller.robot.model_source import resolve_model
-from daemon.cli import main
-from daemon.track_prep import TrackPreparer, TrackPrepConfig
+from daemon.cli.edge_cli import main
+from daemon.library.track_prep import TrackPreparer, TrackPrepConfig
 from estimators.package import PackageConfig, decode_package
 from tests.support.genmo_files import genmo_arrays, hanging_arms, write_genmo
 
@@ -85,7 +85,7 @@ def test_no_traceback_from_the_real_command(tmp_path: Path) -> None:
     path = tmp_path / "smpl_params.pt"
     path.write_bytes(b"PK\x03\x04" + bytes(200))
     result = subprocess.run(
-        [sys.executable, "-m", "daemon.cli", "package", "from-genmo", str(path)],
+        [sys.executable, "-m", "daemon.cli.edge_cli", "package", "from-genmo", str(path)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -20,7 +20,7 @@ from controller.remote import RemoteKey
 from controller.robot.model_source import ModelKind, ModelSource, resolve_model
 from controller.robot.mujoco_backend import SimConfig, SimMode
 from controller.safety import Cause, Mode, SupervisorConfig
-from daemon.cli import main
+from daemon.cli.edge_cli import main
 from estimators.track import ReferenceTrack
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.cli import main
+from daemon.cli.edge_cli import main
 from models.contracts import EncoderVariant
 from models.fixtures import sonic_decoder_fixture, sonic_encoder_fixture
 

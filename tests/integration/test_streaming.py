@@ -20,9 +20,9 @@ import pytest
 
 from controller.blend import BlendConfig
 from controller.embodiment import g1
-from daemon.control_link import CommandKind
-from daemon.stream_config import ProducerStop
-from daemon.stream_messages import pack_command_message, pack_pose_message
+from daemon.control.control_link import CommandKind
+from daemon.inputs.stream_config import ProducerStop
+from daemon.inputs.stream_messages import pack_command_message, pack_pose_message
 from tests.support.sonic_producer import realistic_v3_fields, v1_fields, v4_fields
 from tests.support.stream_rig import StreamRig, elbow_commands, refusals, stream_rig
 
@@ -60,7 +60,7 @@ async def run_out(rig: StreamRig) -> None:
 
 
 def stream_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "daemon.streaming"]
+    return [r.getMessage() for r in caplog.records if r.name == "daemon.inputs.streaming"]
 
 
 # ---------------------------------------------------------------------- lifecycle

@@ -23,7 +23,7 @@ from controller.embodiment import g1
 from controller.sonic.config import SonicConfig
 from controller.sonic.obs_config import ENCODER_CONFIGS
 from controller.sonic.policy import ReferenceMode, SonicPolicy
-from daemon.stream_messages import pack_pose_message
+from daemon.inputs.stream_messages import pack_pose_message
 from models import BackendKind, EncoderVariant, SessionConfig, open_session
 from models import fixtures as onnx_fixtures
 from tests.support.sonic_producer import realistic_v3_fields, v1_fields, v4_fields

@@ -1,6 +1,6 @@
 """A mosquitto broker with the robot's shipped security settings and provisioned accounts.
 
-Real: ``exoactor-edge broker provision`` (``daemon.broker_provision``, hashes by
+Real: ``exoactor-edge broker provision`` (``daemon.fleet.broker_provision``, hashes by
 ``mosquitto_passwd``) makes the users of two robots, G1-0001 and G1-0002, and of the fleet;
 mosquitto runs with ``shipped_settings`` (``systemd/mosquitto-local.conf`` as shipped, with the
 test's own port, log and no persistence). Skips, saying why, without mosquitto.
@@ -14,8 +14,8 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from daemon.broker_provision import ProvisionResult, find_mosquitto_passwd, provision
-from daemon.vda5050.config import BrokerConfig, FleetConfig
+from daemon.fleet.broker_provision import ProvisionResult, find_mosquitto_passwd, provision
+from daemon.fleet.vda5050.config import BrokerConfig, FleetConfig
 from tests.support.mosquitto import BrokerTls, MosquittoBroker, find_mosquitto, shipped_settings
 
 ROBOT = "G1-0001"

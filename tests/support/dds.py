@@ -83,7 +83,7 @@ def sim_bridge(tmp: Path, domain: int, *extra: str) -> Iterator[Bridge]:
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daemon.cli", "sim-bridge", "--builtin-model",
+            [sys.executable, "-m", "daemon.cli.edge_cli", "sim-bridge", "--builtin-model",
              "--domain", str(domain), "--control", control, *extra],
             stdout=log, stderr=log, env=env,
         )  # fmt: skip

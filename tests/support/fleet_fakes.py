@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from controller.estop_latch import EstopOrigin, ResetRequester
-from daemon.control_link import (
+from daemon.control.control_link import (
     CommandKind,
     CommandResult,
     ControlStatus,
     ModeEvent,
     TimingFigures,
 )
-from daemon.motion_library import IngestResult, UnknownPackageError
+from daemon.library.motion_library import IngestResult, UnknownPackageError
 from estimators.track import ReferenceTrack
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from daemon.fleet_mqtt import FleetService
-from daemon.vda5050.config import BrokerConfig, FleetConfig
+from daemon.fleet.fleet_mqtt import FleetService
+from daemon.fleet.vda5050.config import BrokerConfig, FleetConfig
 from tests.support.fleet_fakes import FakeControlLink, FakeMotionLibrary
 
 

@@ -1,7 +1,7 @@
 """A stand-in SONIC producer for tests: the fields v1/v3/v4 producers send, and a PUB helper.
 
 Faked on purpose: no SONIC teleop, webcam or VLA producer runs here. The messages are built
-with ``daemon.stream_messages.pack_pose_message`` (which mirrors SONIC's own
+with ``daemon.inputs.stream_messages.pack_pose_message`` (which mirrors SONIC's own
 ``pack_pose_message()``); the SMPL joints come from real forward kinematics of a pose, so they
 describe a body (``realistic_v3_fields``), unlike random numbers.
 """
@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import zmq.asyncio
 
-from daemon.stream_wire import HEADER_SIZE
+from daemon.inputs.stream_wire import HEADER_SIZE
 from estimators.fk import root_local_joints
 from estimators.rotations import axis_angle_to_matrix
 from estimators.skeleton import CanonicalAdultSkeleton

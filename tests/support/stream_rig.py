@@ -36,10 +36,10 @@ from controller.safety import Supervisor, SupervisorConfig
 from controller.sonic.config import SonicConfig
 from controller.stream_track import StreamPlaybackConfig
 from controller.tracking import TrackingController
-from daemon.control_ipc import LinkConfig, ZmqControlLink
-from daemon.control_link import CommandKind, ControlStatus
-from daemon.stream_config import ProducerStop, StreamingConfig
-from daemon.streaming import StreamingInput
+from daemon.control.control_ipc import LinkConfig, ZmqControlLink
+from daemon.control.control_link import CommandKind, ControlStatus
+from daemon.inputs.stream_config import ProducerStop, StreamingConfig
+from daemon.inputs.streaming import StreamingInput
 
 FAST_SUPERVISOR = SupervisorConfig(ramp_time_s=0.2, fault_hold_s=0.6)
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.broker_provision import (
+from daemon.cli.edge_cli import main
+from daemon.fleet.broker_provision import (
     ACL_NAME,
     PASSWD_NAME,
     ProvisionError,
@@ -22,8 +23,7 @@ from daemon.broker_provision import (
     find_mosquitto_passwd,
     provision,
 )
-from daemon.cli import main
-from daemon.vda5050.config import FleetConfig
+from daemon.fleet.vda5050.config import FleetConfig
 
 needs_passwd = pytest.mark.skipif(
     find_mosquitto_passwd() is None, reason="mosquitto_passwd missing (apt-get install mosquitto)"

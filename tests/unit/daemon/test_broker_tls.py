@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon.broker_tls import build_tls_context, tls_failure
-from daemon.vda5050.config import BrokerConfig, TlsConfig
-from daemon.vda5050.errors import BrokerTlsError
+from daemon.fleet.broker_tls import build_tls_context, tls_failure
+from daemon.fleet.vda5050.config import BrokerConfig, TlsConfig
+from daemon.fleet.vda5050.errors import BrokerTlsError
 from tests.support.tls_certs import make_pki
 
 VERIFY_FAILED = (

@@ -13,7 +13,7 @@ import pytest
 
 from controller.robot.model_source import ModelKind, ModelNotFoundError, resolve_model
 from controller.robot.mujoco_backend import SimMode
-from daemon.cli import main
+from daemon.cli.edge_cli import main
 from daemon.config import ConfigError, load_config, masked
 from estimators.package import generate_signing_key
 from estimators.package.signing import public_key_pem

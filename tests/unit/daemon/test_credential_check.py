@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon.cli import main
+from daemon.cli.edge_cli import main
 from daemon.config import EdgeConfig, load_config
-from daemon.credential_check import (
+from daemon.system.credential_check import (
     DEFAULT_CREDENTIALS_SOURCE,
     missing_secrets,
     needed_secrets,

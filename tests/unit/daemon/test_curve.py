@@ -20,7 +20,10 @@ import zmq.auth
 from zmq.utils.monitor import parse_monitor_message
 
 from daemon.config import ConfigError, load_config
-from daemon.curve import (
+from daemon.inputs.stream_config import StreamingConfig
+from daemon.inputs.stream_messages import PoseMessage, pack_pose_message
+from daemon.inputs.stream_subscriber import Pose, StreamReceiver
+from daemon.system.curve import (
     CurveClientKeys,
     CurveConfig,
     CurveConfigError,
@@ -32,9 +35,6 @@ from daemon.curve import (
     read_key_pair,
     read_public_key,
 )
-from daemon.stream_config import StreamingConfig
-from daemon.stream_messages import PoseMessage, pack_pose_message
-from daemon.stream_subscriber import Pose, StreamReceiver
 from tests.support.sonic_producer import publish_until, v1_fields
 
 T = TypeVar("T")

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from daemon.control_link import CommandResult
+from daemon.control.control_link import CommandResult
 from daemon.generation import (
     GenerationConfig,
     GenerationRequest,
@@ -36,7 +36,7 @@ from daemon.generation.config import CredentialRef
 from daemon.generation.errors import ErrorKind
 from daemon.generation.fakes import FakeCloud, FakeService, Fault, FaultKind
 from daemon.generation.fakes.scene import synthetic_scene
-from daemon.motion_library import IngestResult
+from daemon.library.motion_library import IngestResult
 from estimators.package import CameraView, PackageConfig, decode_package
 from estimators.track import ReferenceTrack
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import zmq
 
 from controller.ipc.wire import unpack
-from daemon.heartbeat import HeartbeatThread
+from daemon.control.heartbeat import HeartbeatThread
 
 
 def count_beats(router: zmq.Socket[bytes], seconds: float) -> int:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.ingest_zmq import IngestConfig, IngestServer
-from daemon.motion_library import IngestResult
+from daemon.inputs.ingest_zmq import IngestConfig, IngestServer
+from daemon.library.motion_library import IngestResult
 
 MIB = 1024 * 1024
 SENT_MIB = 200

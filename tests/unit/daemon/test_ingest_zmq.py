@@ -22,9 +22,8 @@ import zmq
 import zmq.asyncio
 import zmq.auth
 
-from daemon.cli import main
-from daemon.curve import CurveKeyError, generate_keypair
-from daemon.ingest_zmq import (
+from daemon.cli.edge_cli import main
+from daemon.inputs.ingest_zmq import (
     CurveClientKeys,
     CurveConfig,
     CurveServerKeys,
@@ -38,9 +37,10 @@ from daemon.ingest_zmq import (
     split_request,
     upload,
 )
-from daemon.motion_library import IngestResult
-from daemon.package_library import PackageLibrary, PackageLibraryConfig
-from daemon.package_store import PackageStore, PackageStoreConfig
+from daemon.library.motion_library import IngestResult
+from daemon.library.package_library import PackageLibrary, PackageLibraryConfig
+from daemon.library.package_store import PackageStore, PackageStoreConfig
+from daemon.system.curve import CurveKeyError, generate_keypair
 from estimators.demo_motion import make_demo_motion
 from estimators.package import HandsFormat, encode_package
 from estimators.track import ReferenceTrack

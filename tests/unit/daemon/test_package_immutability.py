@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from daemon.ingest_zmq import decode_answer, encode_answer
-from daemon.motion_library import IngestResult
-from daemon.package_library import PACKAGE_ID_CONFLICT, PackageLibrary, PackageLibraryConfig
-from daemon.package_store import PackageStore, PackageStoreConfig
+from daemon.inputs.ingest_zmq import decode_answer, encode_answer
+from daemon.library.motion_library import IngestResult
+from daemon.library.package_library import PACKAGE_ID_CONFLICT, PackageLibrary, PackageLibraryConfig
+from daemon.library.package_store import PackageStore, PackageStoreConfig
 from estimators.demo_motion import make_demo_motion
 from estimators.package import (
     HandsFormat,
@@ -95,7 +95,7 @@ def test_the_same_package_again_is_already_stored_without_validation_or_write(
         decodes.append(1)
         return decode_package(*args, **kwargs)
 
-    monkeypatch.setattr("daemon.package_library.decode_package", counting)
+    monkeypatch.setattr("daemon.library.package_library.decode_package", counting)
     for _ in range(20):
         again = run(library.submit(data, source="test"))
         assert again == IngestResult(accepted=True, package_id="running", already_stored=True)

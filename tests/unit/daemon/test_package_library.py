@@ -22,9 +22,9 @@ import pytest
 from controller.collision_fix import CollisionConfig
 from controller.dynamics import FeedforwardJoints, inverse_dynamics_track
 from controller.embodiment import g1
-from daemon.motion_library import IngestResult, MotionLibrary, UnknownPackageError
-from daemon.package_library import PackageLibrary, PackageLibraryConfig
-from daemon.package_store import PackageStore, PackageStoreConfig
+from daemon.library.motion_library import IngestResult, MotionLibrary, UnknownPackageError
+from daemon.library.package_library import PackageLibrary, PackageLibraryConfig
+from daemon.library.package_store import PackageStore, PackageStoreConfig
 from estimators.demo_motion import make_demo_motion
 from estimators.errors import PackageRejectedError
 from estimators.genmo import genmo_to_package
@@ -123,7 +123,7 @@ def test_precompute_runs_off_the_event_loop_thread(
         threads.append(threading.get_ident())
         return inverse_dynamics_track(*args, **kwargs)
 
-    monkeypatch.setattr("daemon.track_prep.inverse_dynamics_track", recording)
+    monkeypatch.setattr("daemon.library.track_prep.inverse_dynamics_track", recording)
     library = make_library(tmp_path, cache_tracks=0)
     run(library.submit(wire(), source="test"))
     run(library.track("demo-pick-box"))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.cli import main
+from daemon.cli.edge_cli import main
 from estimators.demo_motion import make_demo_package
 from estimators.package import (
     PackageConfig,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.motion_library import UnknownPackageError
-from daemon.package_store import (
+from daemon.library.motion_library import UnknownPackageError
+from daemon.library.package_store import (
     PackageIdConflictError,
     PackageStore,
     PackageStoreConfig,
@@ -75,7 +75,7 @@ def test_a_process_killed_mid_write_leaves_no_visible_package(tmp_path: Path) ->
         import os, sys
         sys.path.insert(0, {str(REPO_ROOT)!r})
         from pathlib import Path
-        from daemon.package_store import PackageStore, PackageStoreConfig
+        from daemon.library.package_store import PackageStore, PackageStoreConfig
         store = PackageStore(PackageStoreConfig(root=Path({str(tmp_path)!r})))
         os.fsync = lambda fd: os._exit(17)  # the power fails after the data was written
         store.put("victim", b"x" * 100_000)

@@ -21,14 +21,14 @@ from typing import Any, TypeVar
 
 import pytest
 
-from daemon.logging_setup import (
+from daemon.system.logging_setup import (
     LogTarget,
     journal_module,
     log_fields,
     make_journal_handler,
     setup_logging,
 )
-from daemon.sd_notify import SdNotifier
+from daemon.system.sd_notify import SdNotifier
 
 T = TypeVar("T")
 

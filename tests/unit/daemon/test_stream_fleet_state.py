@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from daemon.control_link import ControlStatus
-from daemon.stream_refusals import RefusalCause, StreamRefusals, fleet_information
-from daemon.vda5050.config import FleetConfig
-from daemon.vda5050.fleet_state import FleetState, relevant_part
-from daemon.vda5050.header import HeaderFactory
-from daemon.vda5050.messages import encode, state_message
-from daemon.vda5050.robot_view import RobotExtras
+from daemon.control.control_link import ControlStatus
+from daemon.fleet.vda5050.config import FleetConfig
+from daemon.fleet.vda5050.fleet_state import FleetState, relevant_part
+from daemon.fleet.vda5050.header import HeaderFactory
+from daemon.fleet.vda5050.messages import encode, state_message
+from daemon.fleet.vda5050.robot_view import RobotExtras
+from daemon.inputs.stream_refusals import RefusalCause, StreamRefusals, fleet_information
 from tests.support.vda5050_schemas import check_if_available
 
 NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=timezone.utc)

@@ -11,8 +11,8 @@ import pytest
 
 from controller.embodiment.dex3 import HAND_Q_MAX
 from controller.embodiment.g1 import HW_TO_ISAAC, ISAAC_TO_HW, Q_MAX, Q_MIN, joint_index
-from daemon.stream_frames import FrameBuilder
-from daemon.stream_messages import PoseMessage, decode_pose_message, pack_pose_message
+from daemon.inputs.stream_frames import FrameBuilder
+from daemon.inputs.stream_messages import PoseMessage, decode_pose_message, pack_pose_message
 from estimators.track import HandState
 from tests.support.sonic_producer import realistic_v3_fields, v1_fields, v4_fields
 

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from daemon.stream_refusals import RefusalCause, StreamRefusals
+from daemon.inputs.stream_refusals import RefusalCause, StreamRefusals
 
 
 class Clock:
@@ -21,7 +21,7 @@ class Clock:
 
 
 def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "daemon.streaming"]
+    return [r.getMessage() for r in caplog.records if r.name == "daemon.inputs.streaming"]
 
 
 def test_each_cause_is_logged_once_per_interval_with_what_was_suppressed(
@@ -62,6 +62,6 @@ def test_a_version_change_is_an_error_the_rest_warnings(caplog: pytest.LogCaptur
     with caplog.at_level(logging.INFO):
         refusals.refuse(RefusalCause.VERSION_CHANGED, "v1 -> v3")
         refusals.refuse(RefusalCause.NOT_HOLDING, "mode is DAMP")
-    levels = [r.levelno for r in caplog.records if r.name == "daemon.streaming"]
+    levels = [r.levelno for r in caplog.records if r.name == "daemon.inputs.streaming"]
     assert levels == [logging.ERROR, logging.WARNING]
     assert all(getattr(r, "CAUSE", None) for r in caplog.records)

@@ -6,15 +6,15 @@ passes) and the robot (a ``RobotView`` the test sets).
 
 from __future__ import annotations
 
-from daemon.stream_config import ProducerStop
-from daemon.stream_messages import (
+from daemon.inputs.stream_config import ProducerStop
+from daemon.inputs.stream_messages import (
     PoseMessage,
     ProducerCommand,
     decode_pose_message,
     pack_pose_message,
 )
-from daemon.stream_refusals import RefusalCause
-from daemon.stream_session import RobotView, SessionPhase, StepKind, StreamSession
+from daemon.inputs.stream_refusals import RefusalCause
+from daemon.inputs.stream_session import RobotView, SessionPhase, StepKind, StreamSession
 from tests.support.sonic_producer import v1_fields, v3_fields, v4_fields
 
 HOLD = RobotView(mode="HOLD")

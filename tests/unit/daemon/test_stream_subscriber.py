@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import zmq
 
-from daemon.stream_config import StreamingConfig
-from daemon.stream_messages import pack_command_message, pack_pose_message
-from daemon.stream_subscriber import (
+from daemon.inputs.stream_config import StreamingConfig
+from daemon.inputs.stream_messages import pack_command_message, pack_pose_message
+from daemon.inputs.stream_subscriber import (
     Command,
     Pose,
     Received,
@@ -24,7 +24,7 @@ from daemon.stream_subscriber import (
     StreamReceiver,
     fifo_permitted,
 )
-from daemon.stream_wire import StreamErrorCode
+from daemon.inputs.stream_wire import StreamErrorCode
 from tests.support.sonic_producer import v1_fields, v3_fields
 
 
@@ -79,7 +79,7 @@ def test_pose_and_command_topics_over_tcp(caplog: pytest.LogCaptureFixture) -> N
     with caplog.at_level(logging.DEBUG):
         scenario(bind_tcp)
     assert not [r for r in caplog.records if "refused" in r.getMessage()], (
-        "the receiver logs no refusals itself: daemon.stream_refusals does, once per cause"
+        "the receiver logs no refusals itself: daemon.inputs.stream_refusals does, once per cause"
     )
 
 

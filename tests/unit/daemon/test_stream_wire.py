@@ -19,14 +19,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.stream_messages import (
+from daemon.inputs.stream_messages import (
     ProducerCommand,
     decode_command_message,
     decode_pose_message,
     pack_command_message,
     pack_pose_message,
 )
-from daemon.stream_wire import (
+from daemon.inputs.stream_wire import (
     HEADER_SIZE,
     StreamDecodeConfig,
     StreamDecodeError,

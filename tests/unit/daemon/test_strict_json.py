@@ -1,6 +1,6 @@
 """Strict JSON for fleet messages: each lenient corner of ``json.loads`` is a typed refusal.
 
-Real: ``daemon.vda5050.strict_json.load_json`` on literal inputs. Nothing is faked.
+Real: ``daemon.fleet.vda5050.strict_json.load_json`` on literal inputs. Nothing is faked.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from daemon.vda5050.strict_json import MAX_DEPTH, JsonErrorCode, JsonRejectedError, load_json
+from daemon.fleet.vda5050.strict_json import MAX_DEPTH, JsonErrorCode, JsonRejectedError, load_json
 
 Code = JsonErrorCode
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from daemon.task_supervisor import TaskProgress, TaskSupervisor, TaskSupervisorConfig
+from daemon.fleet.task_supervisor import TaskProgress, TaskSupervisor, TaskSupervisorConfig
 
 FAST = TaskSupervisorConfig(stuck_after_s=0.1, restart_backoff_s=(0.05,), check_period_s=0.01)
 

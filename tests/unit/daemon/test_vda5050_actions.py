@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.vda5050.actions import (
+from daemon.fleet.vda5050.actions import (
     ActionType,
     ErrorType,
     Freshness,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon.mqtt_adapter import Secret, backoff_delay_s, read_password
-from daemon.vda5050.config import BrokerConfig, FleetConfig, TlsConfig
-from daemon.vda5050.errors import BrokerCredentialError, FleetConfigError
+from daemon.fleet.mqtt_adapter import Secret, backoff_delay_s, read_password
+from daemon.fleet.vda5050.config import BrokerConfig, FleetConfig, TlsConfig
+from daemon.fleet.vda5050.errors import BrokerCredentialError, FleetConfigError
 
 SECRET = "hunter2-do-not-print"
 

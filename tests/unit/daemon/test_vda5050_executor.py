@@ -13,13 +13,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from controller.estop_latch import EstopOrigin
-from daemon.control_link import ControlStatus
-from daemon.vda5050.actions import parse_instant_actions
-from daemon.vda5050.config import FleetConfig
-from daemon.vda5050.executor import StepRunner
-from daemon.vda5050.fleet_state import FleetState, Step
-from daemon.vda5050.header import HeaderFactory
-from daemon.vda5050.messages import encode, instant_action, instant_actions_message
+from daemon.control.control_link import ControlStatus
+from daemon.fleet.vda5050.actions import parse_instant_actions
+from daemon.fleet.vda5050.config import FleetConfig
+from daemon.fleet.vda5050.executor import StepRunner
+from daemon.fleet.vda5050.fleet_state import FleetState, Step
+from daemon.fleet.vda5050.header import HeaderFactory
+from daemon.fleet.vda5050.messages import encode, instant_action, instant_actions_message
 from estimators.track import ReferenceTrack
 from tests.support.fleet_fakes import FakeControlLink, FakeMotionLibrary
 

@@ -6,8 +6,8 @@ Faked: nothing runs a job here; the test plays the service's part (progress, fin
 
 from __future__ import annotations
 
-from daemon.control_link import ControlStatus
-from daemon.vda5050.actions import ErrorType, parse_instant_actions
+from daemon.control.control_link import ControlStatus
+from daemon.fleet.vda5050.actions import ErrorType, parse_instant_actions
 
 from .test_vda5050_state import Robot, act, payload
 

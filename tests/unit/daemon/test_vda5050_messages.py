@@ -11,13 +11,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from daemon.control_link import ControlStatus, TimingFigures
-from daemon.motion_library import IngestResult
-from daemon.vda5050.actions import ACTION_SPECS, ActionType
-from daemon.vda5050.config import FleetConfig
-from daemon.vda5050.fleet_state import FleetState
-from daemon.vda5050.header import HeaderFactory, Topic, iso_timestamp
-from daemon.vda5050.messages import (
+from daemon.control.control_link import ControlStatus, TimingFigures
+from daemon.fleet.vda5050.actions import ACTION_SPECS, ActionType
+from daemon.fleet.vda5050.config import FleetConfig
+from daemon.fleet.vda5050.fleet_state import FleetState
+from daemon.fleet.vda5050.header import HeaderFactory, Topic, iso_timestamp
+from daemon.fleet.vda5050.messages import (
     ConnectionState,
     encode,
     factsheet_message,
@@ -27,7 +26,8 @@ from daemon.vda5050.messages import (
     state_message,
     telemetry_message,
 )
-from daemon.vda5050.robot_view import FAULT_CAUSES, describe_cause
+from daemon.fleet.vda5050.robot_view import FAULT_CAUSES, describe_cause
+from daemon.library.motion_library import IngestResult
 from tests.support.vda5050_schemas import assert_valid
 
 NOW = datetime(2026, 11, 21, 12, 0, 5, 987654, tzinfo=timezone.utc)
@@ -70,7 +70,7 @@ def test_header_ids_count_per_topic_and_wrap_as_uint32() -> None:
 
 @pytest.mark.parametrize("state", list(ConnectionState))
 def test_connection_messages_validate(state: ConnectionState) -> None:
-    from daemon.vda5050.messages import connection_message
+    from daemon.fleet.vda5050.messages import connection_message
 
     message = roundtrip(connection_message(headers(), state, NOW))
     assert_valid("connection", message)

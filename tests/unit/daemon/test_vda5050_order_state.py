@@ -11,13 +11,13 @@ import json
 from datetime import datetime
 from typing import Any
 
-from daemon.control_link import CommandResult, ControlStatus
-from daemon.vda5050.actions import ErrorType
-from daemon.vda5050.config import FleetConfig
-from daemon.vda5050.header import HeaderFactory
-from daemon.vda5050.messages import node_action, order_message, order_node
-from daemon.vda5050.orders import Order, parse_order
-from daemon.vda5050.steps import Reaction, Step, StepKind
+from daemon.control.control_link import CommandResult, ControlStatus
+from daemon.fleet.vda5050.actions import ErrorType
+from daemon.fleet.vda5050.config import FleetConfig
+from daemon.fleet.vda5050.header import HeaderFactory
+from daemon.fleet.vda5050.messages import node_action, order_message, order_node
+from daemon.fleet.vda5050.orders import Order, parse_order
+from daemon.fleet.vda5050.steps import Reaction, Step, StepKind
 from tests.unit.daemon.test_vda5050_state import LATER, NOW, OK, Robot, act
 
 STATION = "cell-3"

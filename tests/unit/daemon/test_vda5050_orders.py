@@ -1,6 +1,6 @@
 """The order parser: the one-node subset this robot runs, and a typed refusal for the rest.
 
-Real: ``daemon.vda5050.orders.parse_order``, the message builders of the fleet side, the
+Real: ``daemon.fleet.vda5050.orders.parse_order``, the message builders of the fleet side, the
 official VDA 5050 order schema (every valid order built here validates against it; the
 rejection errors validate inside a state message). Faked: nothing; no sockets.
 """
@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from daemon.vda5050.actions import ActionType
-from daemon.vda5050.envelope import Freshness
-from daemon.vda5050.header import HeaderFactory
-from daemon.vda5050.messages import encode, node_action, order_message, order_node
-from daemon.vda5050.orders import Order, OrderErrorType, OrderRejection, parse_order
+from daemon.fleet.vda5050.actions import ActionType
+from daemon.fleet.vda5050.envelope import Freshness
+from daemon.fleet.vda5050.header import HeaderFactory
+from daemon.fleet.vda5050.messages import encode, node_action, order_message, order_node
+from daemon.fleet.vda5050.orders import Order, OrderErrorType, OrderRejection, parse_order
 from tests.support.vda5050_schemas import check_if_available
 
 NOW = datetime(2026, 11, 21, 12, 0, 0, 123000, tzinfo=timezone.utc)
@@ -55,9 +55,9 @@ def rejected(document: Any, **kwargs: Any) -> OrderRejection:
 
 def state_with_error(error: dict[str, Any]) -> dict[str, Any]:
     """A state message carrying ``error`` (so the error entry is checked by the schema)."""
-    from daemon.vda5050.config import FleetConfig
-    from daemon.vda5050.fleet_state import FleetState
-    from daemon.vda5050.messages import state_message
+    from daemon.fleet.vda5050.config import FleetConfig
+    from daemon.fleet.vda5050.fleet_state import FleetState
+    from daemon.fleet.vda5050.messages import state_message
 
     body = FleetState(config=FleetConfig()).state_body()
     body["errors"] = [error]

@@ -13,13 +13,18 @@ from typing import Any
 
 import pytest
 
-from daemon.control_link import CommandResult, ControlStatus, ModeEvent
-from daemon.vda5050.actions import parse_instant_actions
-from daemon.vda5050.config import FleetConfig
-from daemon.vda5050.fleet_state import FleetState, Step, StepKind, relevant_part
-from daemon.vda5050.header import HeaderFactory
-from daemon.vda5050.messages import encode, instant_action, instant_actions_message, state_message
-from daemon.vda5050.robot_view import BatterySource, RobotExtras
+from daemon.control.control_link import CommandResult, ControlStatus, ModeEvent
+from daemon.fleet.vda5050.actions import parse_instant_actions
+from daemon.fleet.vda5050.config import FleetConfig
+from daemon.fleet.vda5050.fleet_state import FleetState, Step, StepKind, relevant_part
+from daemon.fleet.vda5050.header import HeaderFactory
+from daemon.fleet.vda5050.messages import (
+    encode,
+    instant_action,
+    instant_actions_message,
+    state_message,
+)
+from daemon.fleet.vda5050.robot_view import BatterySource, RobotExtras
 from tests.support.vda5050_schemas import check_if_available
 
 CONFIG = FleetConfig(manufacturer="Acme", serial_number="T-1")

@@ -14,9 +14,9 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from daemon.mqtt_adapter import MqttAdapter, Outgoing
-from daemon.mqtt_inbox import ArrivalQueue, Incoming, Subscription
-from daemon.vda5050.config import BrokerConfig
+from daemon.fleet.mqtt_adapter import MqttAdapter, Outgoing
+from daemon.fleet.mqtt_inbox import ArrivalQueue, Incoming, Subscription
+from daemon.fleet.vda5050.config import BrokerConfig
 
 
 def adapter(capacity: int = 1000, on_arrival: Any = None, max_bytes: int = 1024) -> MqttAdapter:

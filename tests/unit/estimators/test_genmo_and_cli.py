@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from daemon.package_cli import EXIT_IO, EXIT_OK, EXIT_REJECTED, add_package_commands
+from daemon.cli.package_cli import EXIT_IO, EXIT_OK, EXIT_REJECTED, add_package_commands
 from estimators.errors import GenmoImportError
 from estimators.genmo import genmo_to_package, load_genmo_file
 from estimators.package import (
